@@ -1,0 +1,378 @@
+"""The ``frontiersec`` command line. Commands that act for a person take ``--as EMAIL``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Annotated, Any, TypeVar
+
+import typer
+from sqlalchemy.orm import Session
+
+from frontiersec.platform.audit import service as audit
+from frontiersec.platform.auth import service as auth
+from frontiersec.platform.auth.principal import SYSTEM, Principal
+from frontiersec.platform.db import session_scope
+from frontiersec.platform.errors import FrontiersecError
+from frontiersec.platform.logging import configure_logging
+from frontiersec.platform.runtime import Runtime, build_runtime
+from frontiersec.settings import Settings
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    help="frontiersec: the national AI-cyber program, end to end.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
+users_app = typer.Typer(help="Users.", no_args_is_help=True)
+tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+orgs_app = typer.Typer(help="Organisations.", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+keys_app = typer.Typer(help="Ed25519 signing keys.", no_args_is_help=True)
+for sub, name in (
+    (db_app, "db"),
+    (demo_app, "demo"),
+    (users_app, "users"),
+    (tokens_app, "tokens"),
+    (orgs_app, "orgs"),
+    (audit_app, "audit"),
+    (keys_app, "keys"),
+):
+    app.add_typer(sub, name=name)
+
+T = TypeVar("T")
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+AsOpt = Annotated[str | None, typer.Option("--as", help="Act as this user (audited as them).")]
+
+
+def _settings() -> Settings:
+    s = Settings()
+    configure_logging(s.log_level, s.log_format)
+    return s
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def _unit(settings: Settings | None = None) -> Iterator[tuple[Runtime, Session]]:
+    """A runtime and one committed transaction; errors become a message and a non-zero exit."""
+    rt = build_runtime(settings or _settings())
+    try:
+        with session_scope(rt.sessions) as s:
+            yield rt, s
+    except FrontiersecError as exc:
+        detail = exc.detail
+        if exc.errors and all(e.field not in detail for e in exc.errors):
+            detail += " (" + "; ".join(f"{e.field}: {e.message}" for e in exc.errors) + ")"
+        _fail(detail, 2 if exc.status in (413, 422) else 1)
+    finally:
+        rt.engine.dispose()
+
+
+def _actor(s: Session, as_email: str | None) -> Principal:
+    return auth.principal_for_email(s, as_email) if as_email else SYSTEM
+
+
+def _table(rows: Sequence[dict[str, Any]], cols: Sequence[str]) -> None:
+    if not rows:
+        typer.echo("(none)")
+        return
+    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in cols}
+    typer.echo("  ".join(c.upper().ljust(widths[c]) for c in cols))
+    for r in rows:
+        typer.echo("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in cols))
+
+
+def _emit(rows: list[dict[str, Any]], cols: Sequence[str], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2, default=str))
+    else:
+        _table(rows, cols)
+
+
+def _upgrade(settings: Settings) -> None:
+    from frontiersec.platform.migrate import upgrade
+
+    settings.ensure_dirs()
+    upgrade(settings.resolved_database_url)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration (SQLite or PostgreSQL)."""
+    s = _settings()
+    _upgrade(s)
+    typer.echo(f"database at head: {s.resolved_database_url.split('@')[-1]}")
+
+
+@demo_app.command("load")
+def demo_load(as_json: JsonOpt = False) -> None:
+    """Create demo organisations and users, and load the real KEV catalog."""
+    from frontiersec.demo import load_demo
+
+    s = _settings()
+    _upgrade(s)
+    with _unit(s) as (_rt, session):
+        result = load_demo(session, s)
+    typer.echo(
+        json.dumps(result, indent=2, default=str)
+        if as_json
+        else f"demo loaded: {result['users_created']} users created, KEV {result['kev']['catalog_version']} "
+        f"({result['kev']['total']} entries, {result['kev']['added']} new)"
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    no_demo: Annotated[
+        bool, typer.Option("--no-demo", help="Do not load demo data into an empty database.")
+    ] = False,
+) -> None:
+    """Migrate, load the demo into an empty database, and serve the web app, API and job consumers."""
+    import uvicorn
+    from sqlalchemy import func, select
+
+    from frontiersec.app import create_app
+    from frontiersec.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
+    from frontiersec.platform.auth.models import User
+
+    s = _settings()
+    _upgrade(s)
+    with _unit(s) as (_rt, session):
+        empty = session.execute(select(func.count()).select_from(User)).scalar_one() == 0
+        if empty and not no_demo:
+            typer.echo(
+                f"empty database: loading demo data (real KEV catalog from {s.demo_data / 'cisa-kev'}) ...",
+                err=True,
+            )
+            load_demo(session, s)
+        demo_present = (
+            session.execute(
+                select(func.count()).select_from(User).where(User.email == DEMO_USERS[0].email)
+            ).scalar_one()
+            > 0
+        )
+    application = create_app(s, start_consumer=s.run_consumer_in_serve and not s.redis_url)
+    typer.echo(
+        f"\nfrontiersec is running at http://{host}:{port}/  (API docs: http://{host}:{port}/api/v1/docs)"
+    )
+    if demo_present:
+        typer.echo(f"demo logins (password: {DEMO_PASSWORD}):")
+        for u in DEMO_USERS:
+            typer.echo(f"  {u.email:32s} {u.what}")
+    typer.echo("")
+    uvicorn.run(application, host=host, port=port, log_level=s.log_level, proxy_headers=True)
+
+
+@app.command()
+def worker(workers: Annotated[int, typer.Option(help="Consumer threads.")] = 2) -> None:
+    """Run job consumers (use with FRONTIERSEC_REDIS_URL, on as many machines as needed)."""
+    from frontiersec.app import create_app  # registers every job
+
+    s = _settings()
+    create_app(s)
+    rt = build_runtime(s)
+    if not s.redis_url:
+        typer.echo("note: FRONTIERSEC_REDIS_URL is not set; consuming the local SQLite queue", err=True)
+    rt.queue.run_consumer_forever(workers)
+
+
+@orgs_app.command("list")
+def orgs_list(as_json: JsonOpt = False) -> None:
+    """List organisations."""
+    with _unit() as (_rt, s):
+        rows = [
+            {"id": str(o.id), "slug": o.slug, "name": o.name, "kind": o.kind, "sector": o.sector or ""}
+            for o in auth.list_orgs(s, SYSTEM)
+        ]
+    _emit(rows, ["slug", "name", "kind", "sector", "id"], as_json)
+
+
+@orgs_app.command("create")
+def orgs_create(
+    name: Annotated[str, typer.Argument(help="Display name.")],
+    kind: Annotated[
+        str,
+        typer.Option(
+            help="government_agency, ai_developer, security_vendor, "
+            "critical_infrastructure_operator, maintainer, researcher."
+        ),
+    ],
+    sector: Annotated[str | None, typer.Option(help="Sector, e.g. banking.")] = None,
+    as_email: AsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Register an organisation."""
+    with _unit() as (_rt, s):
+        org = auth.create_org(s, _actor(s, as_email), name=name, kind=kind, sector=sector)
+        row = {"id": str(org.id), "slug": org.slug, "name": org.name, "kind": org.kind}
+    typer.echo(json.dumps(row) if as_json else f"created {org.name} ({org.slug}, {org.id})")
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Argument(help="Login email.")],
+    org: Annotated[str, typer.Option(help="Organisation slug, name or id.")],
+    role: Annotated[str, typer.Option(help="admin, analyst, member or viewer.")] = "member",
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    password: Annotated[
+        str | None, typer.Option(help="Password (12+ characters); prompted if omitted.")
+    ] = None,
+    no_password: Annotated[bool, typer.Option("--no-password", help="API-only account.")] = False,
+    operator: Annotated[bool, typer.Option("--operator", help="Make a platform operator.")] = False,
+    as_email: AsOpt = None,
+) -> None:
+    """Create a user in an organisation."""
+    if password is None and not no_password:
+        if not sys.stdin.isatty():
+            _fail("give --password or --no-password (no terminal to prompt on)", 2)
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    with _unit() as (_rt, s):
+        o = auth.find_org(s, org)
+        u = auth.create_user(
+            s,
+            _actor(s, as_email),
+            email=email,
+            display_name=name,
+            password=password,
+            org_id=o.id,
+            role=role,
+            is_operator=operator,
+        )
+    typer.echo(f"created {u.email} ({role} of {o.name})")
+
+
+@users_app.command("list")
+def users_list(
+    org: Annotated[str, typer.Option(help="Organisation slug, name or id.")], as_json: JsonOpt = False
+) -> None:
+    """List the users of an organisation."""
+    with _unit() as (_rt, s):
+        o = auth.find_org(s, org)
+        rows = [
+            {"email": u.email, "name": u.display_name, "role": m.role, "active": u.is_active}
+            for u, m in auth.list_members(s, SYSTEM, o.id)
+        ]
+    _emit(rows, ["email", "name", "role", "active"], as_json)
+
+
+@tokens_app.command("create")
+def tokens_create(
+    as_email: Annotated[str, typer.Option("--as", help="The user the token belongs to.")],
+    name: Annotated[str, typer.Option(help="What the token is for.")] = "cli",
+    scope: Annotated[list[str] | None, typer.Option(help="read, write, admin (repeat).")] = None,
+    days: Annotated[int, typer.Option(help="Lifetime in days.")] = 90,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create an API token; its secret is printed once."""
+    with _unit() as (_rt, s):
+        tok, raw = auth.create_token(
+            s, _actor(s, as_email), name=name, scopes=scope or ["read"], expires_in_days=days
+        )
+        row = {
+            "id": str(tok.id),
+            "name": tok.name,
+            "scopes": tok.scopes,
+            "expires_at": tok.expires_at.isoformat(),
+            "token": raw,
+        }
+    typer.echo(
+        json.dumps(row)
+        if as_json
+        else f"{raw}\n(token {tok.id}; shown once, expires {tok.expires_at:%Y-%m-%d})"
+    )
+
+
+@tokens_app.command("list")
+def tokens_list(
+    as_email: Annotated[str, typer.Option("--as", help="Whose tokens.")], as_json: JsonOpt = False
+) -> None:
+    """List a user's tokens (never their secrets)."""
+    with _unit() as (_rt, s):
+        rows = [
+            {
+                "id": str(t.id),
+                "name": t.name,
+                "prefix": t.prefix,
+                "scopes": ",".join(t.scopes),
+                "expires_at": t.expires_at.date().isoformat(),
+                "revoked": bool(t.revoked_at),
+            }
+            for t in auth.list_tokens(s, _actor(s, as_email))
+        ]
+    _emit(rows, ["id", "name", "prefix", "scopes", "expires_at", "revoked"], as_json)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(
+    token_id: Annotated[str, typer.Argument(help="Token id.")],
+    as_email: Annotated[str, typer.Option("--as", help="The token's user.")],
+) -> None:
+    """Revoke a token; the next call with it is refused."""
+    import uuid
+
+    try:
+        tid = uuid.UUID(token_id)
+    except ValueError:
+        _fail(f"{token_id!r} is not a token id", 2)
+        return
+    with _unit() as (_rt, s):
+        auth.revoke_token(s, _actor(s, as_email), tid)
+    typer.echo(f"revoked {token_id}")
+
+
+@audit_app.command("verify")
+def audit_verify(as_json: JsonOpt = False) -> None:
+    """Recompute the whole hash chain; exit 1 naming the first broken entry."""
+    with _unit() as (_rt, s):
+        r = audit.verify_chain(s)
+    if as_json:
+        typer.echo(json.dumps(r.__dict__))
+    elif r.ok:
+        typer.echo(f"audit chain intact: {r.checked} entries verified")
+    else:
+        typer.echo(
+            f"audit chain BROKEN at entry {r.first_broken_seq}: {r.reason} "
+            f"({r.checked} entries verified before it)",
+            err=True,
+        )
+    if not r.ok:
+        raise typer.Exit(1)
+
+
+@keys_app.command("list")
+def keys_list(as_json: JsonOpt = False) -> None:
+    """List signing keys (public halves)."""
+    from frontiersec.platform.signing import jwks
+
+    with _unit() as (_rt, s):
+        rows = [
+            {"kid": k["kid"], "status": k["status"], "created": k["created"], "x": k["x"]}
+            for k in jwks(s)["keys"]
+        ]
+    _emit(rows, ["kid", "status", "created", "x"], as_json)
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Retire the active signing key and create a new one (old keys stay published)."""
+    from frontiersec.platform.signing import rotate_key
+
+    with _unit() as (rt, s):
+        new = rotate_key(s, rt.box, SYSTEM)
+    typer.echo(f"new signing key {new.kid}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    app(args=argv)

@@ -1,0 +1,99 @@
+"""The dashboard: one card per area of the program, each one click from its work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from frontiersec.clearinghouse import web as clearinghouse_web
+from frontiersec.platform.audit.service import count_entries
+from frontiersec.platform.auth.principal import Principal
+from frontiersec.platform.errors import NotFound
+from frontiersec.platform.http import DbSession, WebPrincipal
+from frontiersec.platform.jobs import list_jobs
+from frontiersec.platform.web import templates
+
+router = APIRouter(include_in_schema=False)
+
+# Areas whose pages come with later work: the card says what will appear and how to fill it.
+PLANNED: dict[str, dict[str, str]] = {
+    "evals": {
+        "title": "Evaluations",
+        "empty": "Cyber-capability benchmark runs against model endpoints, with each family's success rate "
+        "and 95% interval. Start one with `frontiersec evals run --suite cyber-core --model PROVIDER/MODEL`.",
+    },
+    "review": {
+        "title": "Pre-release review",
+        "empty": "Models that developers submit for voluntary review, with the window countdown (at most 30 "
+        "days) and the review team. AI developers submit with `frontiersec review submit`.",
+    },
+    "designation": {
+        "title": "Designation",
+        "empty": "Signed determinations of covered frontier models, each with its reasons, the policy "
+        "commitment it applied, and the reconsideration clock.",
+    },
+    "partners": {
+        "title": "Trusted partners",
+        "empty": "Organisations jointly approved by a developer and an agency, with their scoped, "
+        "time-limited access grants and usage.",
+    },
+    "directives": {
+        "title": "Directives",
+        "empty": "Binding operational directives, agency assets matched against KEV and clearinghouse "
+        "vulnerabilities, and their due dates.",
+    },
+}
+
+
+def _admin_card(session: Session, principal: Principal) -> dict[str, Any]:
+    jobs = list_jobs(session, principal, limit=5)
+    running = sum(1 for j in jobs if j.status in ("queued", "running"))
+    return {
+        "title": "Operations",
+        "href": "/jobs",
+        "big": running,
+        "unit": "jobs queued or running",
+        "lines": [f"{count_entries(session)} audit entries in the hash chain"],
+        "links": [
+            ("/audit", "Audit log"),
+            ("/orgs", "Organisations"),
+            ("/tokens", "API tokens"),
+            ("/webhooks", "Webhooks"),
+        ],
+        "empty": None,
+    }
+
+
+CardFn = Callable[[Session, Principal], dict[str, Any]]
+CARDS: list[CardFn] = [clearinghouse_web.dashboard_card, _admin_card]
+
+
+@router.get("/", response_class=HTMLResponse)
+def dashboard(request: Request, session: DbSession, principal: WebPrincipal) -> Response:
+    """Cards for every area, with live numbers or an empty state that says how to fill it."""
+    cards = [fn(session, principal) for fn in CARDS]
+    cards[1:1] = [
+        {
+            "title": p["title"],
+            "href": f"/area/{key}",
+            "big": None,
+            "unit": "",
+            "lines": [],
+            "empty": p["empty"],
+        }
+        for key, p in PLANNED.items()
+    ]
+    return templates(request).render(request, "dashboard/index.html", {"cards": cards})
+
+
+@router.get("/area/{key}", response_class=HTMLResponse)
+def planned_area(key: str, request: Request, principal: WebPrincipal) -> Response:
+    """The landing page of an area whose records do not exist yet."""
+    area = PLANNED.get(key)
+    if area is None:
+        raise NotFound(f"no area {key!r}")
+    return templates(request).render(request, "dashboard/area.html", {"area": area})
