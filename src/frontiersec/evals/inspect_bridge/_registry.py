@@ -6,5 +6,4 @@ works as well as our own CLI.
 """
 
 from frontiersec.evals.inspect_bridge import provider as provider
-from frontiersec.evals.inspect_bridge import sandbox as sandbox
 from frontiersec.evals.inspect_bridge import tasks as tasks
