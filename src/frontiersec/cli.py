@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from sqlalchemy.orm import Session
 
+from frontiersec.evals.cli import app as evals_app
 from frontiersec.platform.audit import service as audit
 from frontiersec.platform.auth import service as auth
 from frontiersec.platform.auth.principal import SYSTEM, Principal
@@ -44,6 +45,7 @@ for sub, name in (
     (keys_app, "keys"),
 ):
     app.add_typer(sub, name=name)
+app.add_typer(evals_app, name="evals")
 
 T = TypeVar("T")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
