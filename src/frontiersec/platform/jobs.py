@@ -30,7 +30,8 @@ import httpx
 import structlog
 from huey import Huey, RedisHuey, SqliteHuey
 from huey.consumer import Consumer
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from frontiersec.platform.auth.principal import Principal
@@ -82,12 +83,26 @@ class JobContext:
         if not force and now - self._last_progress < 0.5 and percent < 100:
             return
         self._last_progress = now
-        with session_scope(self.sessions) as s:
+        s = self.sessions()
+        sqlite = s.get_bind().dialect.name == "sqlite"
+        try:
+            if sqlite:
+                # Progress is best effort: while the job's own transaction holds SQLite's
+                # write lock, skip this update instead of waiting for the lock.
+                s.execute(text("PRAGMA busy_timeout=50"))
             rec = s.get(JobRecord, self.job_id)
             if rec is not None:
                 rec.percent = max(0, min(100, int(percent)))
                 rec.message = message[:500]
                 rec.updated_at = utcnow()
+            s.commit()
+        except OperationalError:
+            s.rollback()
+            log.debug("job.progress_skipped", job_id=str(self.job_id))
+        finally:
+            if sqlite:
+                s.execute(text("PRAGMA busy_timeout=30000"))
+            s.close()
 
 
 JobFn = Callable[[JobContext], dict[str, Any] | None]
