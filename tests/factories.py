@@ -21,12 +21,23 @@ def make_org(session: Session, *, kind: str = "government_agency", name: str | N
 
 
 def make_user(
-    session: Session, org: Organization, *, role: str = "analyst", email: str | None = None, operator: bool = False
+    session: Session,
+    org: Organization,
+    *,
+    role: str = "analyst",
+    email: str | None = None,
+    operator: bool = False,
 ) -> User:
     """A user of ``org`` with the shared test password."""
     return auth.create_user(
-        session, SYSTEM, email=email or f"user{next(_seq)}@test.example", display_name="Test User",
-        password=PASSWORD, org_id=org.id, role=role, is_operator=operator,
+        session,
+        SYSTEM,
+        email=email or f"user{next(_seq)}@test.example",
+        display_name="Test User",
+        password=PASSWORD,
+        org_id=org.id,
+        role=role,
+        is_operator=operator,
     )
 
 
@@ -41,8 +52,11 @@ def login(client: TestClient, email: str, password: str = PASSWORD) -> None:
     assert r.status_code == 200
     csrf = client.cookies.get("fs_csrf")
     assert csrf
-    r = client.post("/login", data={"email": email, "password": password, "csrf_token": csrf, "next": "/"},
-                    follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": csrf, "next": "/"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text
 
 

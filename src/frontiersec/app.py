@@ -34,14 +34,15 @@ __all__ = ["create_app"]
 
 log = structlog.get_logger(__name__)
 ROOT = Path(frontiersec.__file__).parent
+# (href, label, least role that may open it)
 NAV = [
-    ("/", "Dashboard"),
-    ("/kev", "KEV"),
-    ("/jobs", "Jobs"),
-    ("/orgs", "Organisations"),
-    ("/audit", "Audit"),
-    ("/tokens", "Tokens"),
-    ("/webhooks", "Webhooks"),
+    ("/", "Dashboard", "viewer"),
+    ("/kev", "KEV", "viewer"),
+    ("/jobs", "Jobs", "viewer"),
+    ("/orgs", "Organisations", "viewer"),
+    ("/audit", "Audit", "admin"),
+    ("/tokens", "Tokens", "viewer"),
+    ("/webhooks", "Webhooks", "viewer"),
 ]
 
 

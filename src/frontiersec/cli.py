@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from sqlalchemy.orm import Session
 
+from frontiersec.clearinghouse.cli import findings_app, kb_app, sbom_app
 from frontiersec.evals.cli import app as evals_app
 from frontiersec.platform.audit import service as audit
 from frontiersec.platform.auth import service as auth
@@ -43,6 +44,9 @@ for sub, name in (
     (orgs_app, "orgs"),
     (audit_app, "audit"),
     (keys_app, "keys"),
+    (findings_app, "findings"),
+    (kb_app, "kb"),
+    (sbom_app, "sbom"),
 ):
     app.add_typer(sub, name=name)
 app.add_typer(evals_app, name="evals")

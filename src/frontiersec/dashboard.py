@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from frontiersec.clearinghouse import web as clearinghouse_web
 from frontiersec.platform.audit.service import count_entries
+from frontiersec.platform.auth.models import Role
 from frontiersec.platform.auth.principal import Principal
 from frontiersec.platform.errors import NotFound
 from frontiersec.platform.http import DbSession, WebPrincipal
@@ -59,10 +60,14 @@ def _admin_card(session: Session, principal: Principal) -> dict[str, Any]:
         "unit": "jobs queued or running",
         "lines": [f"{count_entries(session)} audit entries in the hash chain"],
         "links": [
-            ("/audit", "Audit log"),
-            ("/orgs", "Organisations"),
-            ("/tokens", "API tokens"),
-            ("/webhooks", "Webhooks"),
+            (href, label)
+            for href, label, role in (
+                ("/audit", "Audit log", Role.ADMIN),
+                ("/orgs", "Organisations", Role.VIEWER),
+                ("/tokens", "API tokens", Role.VIEWER),
+                ("/webhooks", "Webhooks", Role.VIEWER),
+            )
+            if principal.has_role(role)
         ],
         "empty": None,
     }

@@ -164,6 +164,19 @@ TABLE: list[Row] = [
     Row("GET", "/api/v1/kev", signed_in(200)),
     Row("GET", "/api/v1/kev/{cve_id}", signed_in(200)),
     Row("POST", "/api/v1/kev/imports", only(ANALYSTS, 202, 403)),
+    Row(
+        "POST",
+        "/api/v1/sbom/match",
+        signed_in(200),
+        json=lambda: {
+            "bomFormat": "CycloneDX",
+            "specVersion": "1.6",
+            "version": 1,
+            "components": [
+                {"type": "library", "name": "django", "version": "4.2.1", "purl": "pkg:pypi/django@4.2.1"}
+            ],
+        },
+    ),
     # --- web
     Row("GET", "/login", everyone(200)),
     Row(

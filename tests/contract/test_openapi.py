@@ -14,7 +14,11 @@ def test_every_api_route_declares_its_errors(tmp_path: Path, shared_data: Path) 
     app = create_app(Settings(data_dir=tmp_path, demo_data=shared_data))
     missing = []
     for route in app.routes:
-        if not isinstance(route, APIRoute) or not route.path.startswith("/api/v1") or not route.include_in_schema:
+        if (
+            not isinstance(route, APIRoute)
+            or not route.path.startswith("/api/v1")
+            or not route.include_in_schema
+        ):
             continue
         declared = {str(k) for k in route.responses}
         if not {"401", "403", "422"} <= declared:

@@ -85,8 +85,13 @@ def db_url(template_db: str, tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path, shared_data: Path) -> Settings:
     """Settings of a throwaway deployment."""
-    return Settings(data_dir=tmp_path / "data", database_url=db_url, demo_data=shared_data,
-                    webhook_backoff_base_s=1.0, webhook_max_attempts=3)
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=db_url,
+        demo_data=shared_data,
+        webhook_backoff_base_s=1.0,
+        webhook_max_attempts=3,
+    )
 
 
 @pytest.fixture

@@ -59,10 +59,14 @@ def test_truncated_tail_is_detected(session: Session) -> None:
     assert not verify_chain(session).ok
 
 
-def test_cli_audit_verify_passes_then_fails_after_tampering(settings: Settings, session: Session,
-                                                            monkeypatch: object) -> None:
-    env = {"FRONTIERSEC_DATA_DIR": str(settings.data_dir), "FRONTIERSEC_DATABASE_URL": settings.database_url or "",
-           "FRONTIERSEC_DEMO_DATA": str(settings.demo_data)}
+def test_cli_audit_verify_passes_then_fails_after_tampering(
+    settings: Settings, session: Session, monkeypatch: object
+) -> None:
+    env = {
+        "FRONTIERSEC_DATA_DIR": str(settings.data_dir),
+        "FRONTIERSEC_DATABASE_URL": settings.database_url or "",
+        "FRONTIERSEC_DEMO_DATA": str(settings.demo_data),
+    }
     runner = CliRunner()
     res = runner.invoke(cli_app, ["demo", "load"], env=env)
     assert res.exit_code == 0, res.output

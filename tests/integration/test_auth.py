@@ -29,12 +29,16 @@ def test_wrong_password_is_refused_and_audited(client: TestClient, session: Sess
     user = make_user(session, make_org(session))
     session.commit()
     client.get("/login")
-    r = client.post("/login", data={"email": user.email, "password": "wrong password!!",
-                                    "csrf_token": client.cookies["fs_csrf"]})
+    r = client.post(
+        "/login",
+        data={"email": user.email, "password": "wrong password!!", "csrf_token": client.cookies["fs_csrf"]},
+    )
     assert r.status_code == 401
     assert "wrong email or password" in r.text
     assert "fs_session" not in client.cookies
-    failed = session.execute(select(AuditEntry).where(AuditEntry.action == "auth.login_failed")).scalars().all()
+    failed = (
+        session.execute(select(AuditEntry).where(AuditEntry.action == "auth.login_failed")).scalars().all()
+    )
     assert [e.actor_email for e in failed] == [user.email]
 
 
@@ -42,7 +46,9 @@ def test_login_without_csrf_is_refused(client: TestClient, session: Session) -> 
     user = make_user(session, make_org(session))
     session.commit()
     client.get("/login")
-    r = client.post("/login", data={"email": user.email, "password": PASSWORD}, headers={"accept": "application/json"})
+    r = client.post(
+        "/login", data={"email": user.email, "password": PASSWORD}, headers={"accept": "application/json"}
+    )
     assert r.status_code == 403
     assert "CSRF" in r.json()["detail"]
 
@@ -51,8 +57,11 @@ def test_session_cookie_is_httponly_and_logout_ends_it(client: TestClient, sessi
     user = make_user(session, make_org(session))
     session.commit()
     client.get("/login")
-    r = client.post("/login", data={"email": user.email, "password": PASSWORD,
-                                    "csrf_token": client.cookies["fs_csrf"]}, follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={"email": user.email, "password": PASSWORD, "csrf_token": client.cookies["fs_csrf"]},
+        follow_redirects=False,
+    )
     cookie = r.headers["set-cookie"]
     assert "fs_session=" in cookie
     assert "HttpOnly" in cookie
@@ -124,5 +133,7 @@ def test_disabled_user_cannot_sign_in(client: TestClient, session: Session) -> N
     session.execute(update(User).where(User.id == user.id).values(is_active=False))
     session.commit()
     client.get("/login")
-    r = client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": client.cookies["fs_csrf"]})
+    r = client.post(
+        "/login", data={"email": user.email, "password": PASSWORD, "csrf_token": client.cookies["fs_csrf"]}
+    )
     assert r.status_code == 401

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import json
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 
-from frontiersec.clearinghouse import service
-from frontiersec.clearinghouse.schemas import KevEntryRead
+from frontiersec.clearinghouse import kb, service
+from frontiersec.clearinghouse.schemas import KevEntryRead, SbomMatchRead
 from frontiersec.platform import jobs
 from frontiersec.platform.auth.models import Role
 from frontiersec.platform.http import ApiPrincipal, DbSession, get_runtime, responses
@@ -80,3 +83,15 @@ def reload_kev(request: Request, session: DbSession, principal: ApiPrincipal) ->
         owner_org_id=principal.org_id,
     )
     return JobRead.model_validate(rec)
+
+
+@router.post("/sbom/match", response_model=SbomMatchRead, responses=responses())
+def match_sbom(
+    session: DbSession,
+    principal: ApiPrincipal,
+    sbom: dict[str, Any] = Body(description="A CycloneDX 1.x or SPDX 2.3 JSON SBOM."),
+) -> SbomMatchRead:
+    """Match every component of an SBOM against the knowledge base's OSV advisories."""
+    stream = io.BytesIO(json.dumps(sbom).encode())
+    result = kb.match_sbom(session, principal, stream, label="SBOM")
+    return SbomMatchRead.model_validate(result.as_dict())

@@ -7,7 +7,13 @@ import uuid
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["KevEntryRead", "KevLoadRead"]
+__all__ = [
+    "KevEntryRead",
+    "KevLoadRead",
+    "SbomComponentRead",
+    "SbomMatchRead",
+    "SbomVulnerabilityRead",
+]
 
 
 class KevEntryRead(BaseModel):
@@ -38,3 +44,35 @@ class KevLoadRead(BaseModel):
     added: int
     updated: int
     unchanged: int
+
+
+class SbomVulnerabilityRead(BaseModel):
+    """One advisory affecting an SBOM component."""
+
+    id: str = Field(description="OSV id of the advisory.")
+    aliases: list[str] = Field(description="Other ids of the same vulnerability (CVE, GHSA...).")
+    fixed: str | None = Field(description="Lowest fixed version above the component's version, if any.")
+    affected_range: str = Field(description="The affected versions as text, e.g. `>=1.0, <1.4.2`.")
+    ecosystem: str = Field(description="OSV ecosystem of the matching entry.")
+    package: str = Field(description="Package name as the advisory spells it.")
+
+
+class SbomComponentRead(BaseModel):
+    """One SBOM component and its matches (or why it was not matched)."""
+
+    purl: str | None = Field(description="Package URL (with the component version).")
+    name: str | None = Field(description="Component name.")
+    version: str | None = Field(description="Component version.")
+    vulnerabilities: list[SbomVulnerabilityRead] = Field(description="Advisories affecting this version.")
+    skipped: str | None = Field(
+        default=None,
+        description="Why it was not matched: no_purl, no_version, invalid_purl, unparsable_version, "
+        "unsupported_ecosystem.",
+    )
+
+
+class SbomMatchRead(BaseModel):
+    """Every component of the SBOM, matched against the knowledge base."""
+
+    components: list[SbomComponentRead]
+    advisories: int = Field(description="Advisories in the index the SBOM was matched against.")

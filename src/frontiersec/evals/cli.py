@@ -55,3 +55,33 @@ def selftest(
         typer.echo(f"{len(rows) - len(failed)} of {len(rows)} tasks pass")
     if failed:
         raise typer.Exit(1)
+
+
+@app.command("sandbox-check")
+def sandbox_check(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Run the bubblewrap isolation self-test; exit non-zero if any probe escapes."""
+    from frontiersec.evals.sandbox import SandboxError, isolation_selftest
+
+    try:
+        report = isolation_selftest()
+    except SandboxError as exc:
+        typer.echo(f"error: the sandbox cannot start: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "passed": report.passed,
+                    "probes": [
+                        {"name": p.name, "escaped": p.escaped, "detail": p.detail} for p in report.probes
+                    ],
+                },
+                indent=2,
+            )
+        )
+    else:
+        for p in report.probes:
+            typer.echo(f"{p.name:24} {'ESCAPED' if p.escaped else 'contained'}  {p.detail}")
+        typer.echo("isolation intact" if report.passed else "ISOLATION BROKEN: refusing to run evaluations")
+    if not report.passed:
+        raise typer.Exit(1)

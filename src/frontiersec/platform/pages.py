@@ -235,7 +235,7 @@ def audit_page(
     principal.require_role(Role.ADMIN, "reading the audit log")
     rows, nxt = audit.list_entries(session, principal, before_seq=before, limit=50, action=action or None)
     verify = None
-    if principal.is_operator and request.query_params.get("verify") == "1":
+    if request.query_params.get("verify") == "1":
         verify = audit.verify_chain(session)
     return templates(request).render(
         request, "platform/audit.html", {"rows": rows, "next": nxt, "action": action or "", "verify": verify}

@@ -11,6 +11,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
+from frontiersec.platform.auth.models import Role
+from frontiersec.platform.auth.principal import Principal
 from frontiersec.platform.http import csrf_token_for
 
 __all__ = ["PLATFORM_STATIC", "Templates", "humanize_delta", "templates"]
@@ -49,7 +51,7 @@ class Templates:
         self.env.filters["ago"] = humanize_delta
         self.env.filters["date"] = lambda d: d.strftime("%Y-%m-%d") if d else "—"
         self.env.filters["datetime"] = lambda d: d.strftime("%Y-%m-%d %H:%M UTC") if d else "—"
-        self.nav: list[tuple[str, str]] = []
+        self.nav: list[tuple[str, str, str]] = []
 
     def render(
         self,
@@ -61,11 +63,16 @@ class Templates:
         headers: dict[str, str] | None = None,
     ) -> HTMLResponse:
         """Render a page with the common context (principal, CSRF token, navigation)."""
+        principal: Principal | None = getattr(request.state, "principal", None)
         ctx = {
             "request": request,
-            "principal": getattr(request.state, "principal", None),
+            "principal": principal,
             "csrf_token": csrf_token_for(request),
-            "nav": self.nav,
+            "nav": [
+                (href, label)
+                for href, label, role in self.nav
+                if principal is not None and principal.has_role(Role(role))
+            ],
             "path": request.url.path,
             "is_htmx": request.headers.get("hx-request") == "true",
         }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from frontiersec.cli import app
@@ -33,3 +34,14 @@ def test_selftest_of_one_task_passes_and_prints_the_table() -> None:
             "error": None,
         }
     ]
+
+
+@pytest.mark.sandbox
+def test_sandbox_check_reports_every_probe_contained() -> None:
+    res = CliRunner().invoke(app, ["evals", "sandbox-check", "--json"])
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.output)
+    assert report["passed"] is True
+    names = {p["name"] for p in report["probes"]}
+    assert {"network_host_loopback", "write_usr", "read_host_home", "fork_unbounded"} <= names
+    assert not any(p["escaped"] for p in report["probes"])

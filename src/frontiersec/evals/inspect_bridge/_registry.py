@@ -6,4 +6,5 @@ works as well as our own CLI.
 """
 
 from frontiersec.evals.inspect_bridge import provider as provider
+from frontiersec.evals.inspect_bridge import sandbox as sandbox
 from frontiersec.evals.inspect_bridge import tasks as tasks

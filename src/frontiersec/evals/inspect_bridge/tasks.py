@@ -25,9 +25,14 @@ from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.scorer import CORRECT, INCORRECT, Score, Scorer, Target, accuracy, scorer, stderr
 from inspect_ai.solver import Generate, Solver, TaskState, basic_agent, solver, system_message
 from inspect_ai.tool import bash, python
-from inspect_ai.util import ExecResult, SandboxEnvironment, sandbox
+from inspect_ai.util import ExecResult, SandboxEnvironment, SandboxEnvironmentSpec, sandbox
 
 from frontiersec.evals.catalog import SUITE_NAME, TaskSpec, default_tasks_dir, load_tasks
+
+# Importing the module registers the "bwrap" sandbox. AddressSanitizer reserves terabytes of
+# virtual memory for its shadow, so the suite runs without RLIMIT_AS (time, process, file-size
+# and output limits stay on).
+from frontiersec.evals.inspect_bridge import sandbox as _bwrap
 
 __all__ = [
     "DEFAULT_MESSAGE_LIMIT",
@@ -40,7 +45,7 @@ __all__ = [
     "task_setup",
 ]
 
-SANDBOX = "local"
+SANDBOX = "bwrap"
 """The sandbox every task runs in: ``bwrap`` (ours) or Inspect's ``local`` for development."""
 
 DEFAULT_MESSAGE_LIMIT = 30
@@ -291,7 +296,9 @@ def build_task(
             message_limit=message_limit,
         ),
         scorer=cyber_oracle(tasks_dir),
-        sandbox=sandbox_name,
+        sandbox=SandboxEnvironmentSpec(sandbox_name, _bwrap.BwrapEnvironmentConfig(memory_bytes=None))
+        if sandbox_name == "bwrap"
+        else sandbox_name,
         name=name,
         metadata={"suite": SUITE_NAME},
     )

@@ -1,0 +1,220 @@
+"""The bubblewrap sandbox: isolation self-test, weakened configs, limits, cleanup, services."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from frontiersec.evals.sandbox import BwrapSandbox, SandboxConfig, isolation_selftest
+
+pytestmark = [
+    pytest.mark.sandbox,
+    pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap not installed"),
+]
+
+
+@pytest.fixture
+def parent() -> Iterator[Path]:
+    """A parent dir the sandbox's unprivileged uid can traverse (pytest's tmp is 0700)."""
+    path = Path(tempfile.mkdtemp(prefix="fs-test-sbx-"))
+    path.chmod(0o711)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def sb(parent: Path) -> Iterator[BwrapSandbox]:
+    with BwrapSandbox(parent) as box:
+        yield box
+
+
+def test_selftest_passes_with_default_config(parent: Path) -> None:
+    report = isolation_selftest(parent=parent)
+    assert report.passed, report.summary()
+    assert {p.name for p in report.probes} == {
+        "network_host_loopback",
+        "network_external",
+        "write_usr",
+        "write_etc",
+        "write_host_tmp",
+        "read_host_home",
+        "fork_unbounded",
+    }
+
+
+def test_selftest_notices_shared_network(parent: Path) -> None:
+    report = isolation_selftest(SandboxConfig(isolate_network=False), parent=parent)
+    escaped = {p.name for p in report.escapes}
+    # external reachability depends on the machine; the host listener is always there
+    assert "network_host_loopback" in escaped
+    assert escaped <= {"network_host_loopback", "network_external"}
+
+
+def test_selftest_notices_writable_host_tmp(parent: Path) -> None:
+    report = isolation_selftest(SandboxConfig(bind_host_tmp=True), parent=parent)
+    escaped = {p.name for p in report.escapes}
+    assert "write_host_tmp" in escaped
+    # the self-test's canary home lives under the host's /tmp too
+    assert escaped <= {"write_host_tmp", "read_host_home"}
+
+
+def test_selftest_notices_visible_home(parent: Path) -> None:
+    home = parent / "home"
+    home.mkdir()
+    config = SandboxConfig(extra_ro_binds=((str(home), str(home)),))
+    report = isolation_selftest(config, parent=parent, canary_home=home)
+    assert [p.name for p in report.escapes] == ["read_host_home"]
+
+
+def test_selftest_notices_missing_process_limit(parent: Path) -> None:
+    report = isolation_selftest(SandboxConfig(max_processes=None), parent=parent)
+    assert [p.name for p in report.escapes] == ["fork_unbounded"]
+
+
+def test_exec_basics(sb: BwrapSandbox) -> None:
+    r = sb.exec(["sh", "-c", "id -u; pwd; echo $FOO; cat; exit 3"], input="in", env={"FOO": "bar"})
+    assert r.returncode == 3
+    assert r.stdout.decode().split("\n") == ["1000", "/work", "bar", "in"]
+    assert sb.exec(["pwd"], cwd="sub").returncode != 0  # no such dir yet
+    sb.write_file("sub/f.bin", b"\x00\x01")
+    assert sb.exec(["pwd"], cwd="sub").stdout == b"/work/sub\n"
+    assert sb.read_file("/work/sub/f.bin") == b"\x00\x01"
+    assert (sb.work_dir / "sub" / "f.bin").read_bytes() == b"\x00\x01"
+    with pytest.raises(FileNotFoundError):
+        sb.read_file("missing")
+    with pytest.raises(PermissionError):
+        sb.write_file("/usr/nope", "x")
+    with pytest.raises(PermissionError):
+        sb.exec(["true"], user="root")
+
+
+def test_environment_is_clean(sb: BwrapSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FRONTIERSEC_SECRET", "s3cret")
+    out = sb.exec(["env"]).stdout.decode()
+    assert "s3cret" not in out
+    assert "HOME=/work" in out
+    assert sb.exec(["ls", "/root"]).returncode != 0
+
+
+def test_read_file_does_not_follow_symlinks_to_the_host(sb: BwrapSandbox) -> None:
+    sb.exec(["ln", "-s", "/etc/shadow", "/work/link"])
+    with pytest.raises(FileNotFoundError):  # /etc/shadow is not in the sandbox at all
+        sb.read_file("link")
+
+
+def test_timeout_kills_the_command_and_its_children(sb: BwrapSandbox) -> None:
+    r = sb.exec(["sh", "-c", "sleep 60 & sleep 60 & sleep 60"], timeout=1)
+    assert r.timed_out
+    assert r.returncode == -9
+    assert r.duration_s < 5
+    ps = sb.exec(["sh", "-c", "ps -e -o comm="]).stdout.decode().split()
+    assert "sleep" in ps  # the holder's own `sleep infinity`
+    assert ps.count("sleep") == 1
+
+
+def test_fork_bomb_is_contained_and_host_unharmed(sb: BwrapSandbox) -> None:
+    r = sb.exec(["bash", "-c", ":(){ :|:& };:"], timeout=5)
+    assert r.timed_out or b"Resource temporarily unavailable" in r.stderr
+    assert r.duration_s < 10
+    assert subprocess.run(["true"], check=False).returncode == 0
+
+
+def test_memory_limit(parent: Path) -> None:
+    with BwrapSandbox(parent, SandboxConfig(memory_bytes=256 * 1024**2)) as box:
+        r = box.exec(["python3", "-c", "b = bytearray(512 * 1024**2)"], timeout=30)
+        assert r.returncode != 0
+        assert b"MemoryError" in r.stderr
+        assert box.exec(["python3", "-c", "b = bytearray(64 * 1024**2)"], timeout=30).returncode == 0
+
+
+def test_output_is_truncated_and_flagged(sb: BwrapSandbox) -> None:
+    r = sb.exec(["head", "-c", "100000", "/dev/zero"], output_limit=1000)
+    assert r.returncode == 0
+    assert len(r.stdout) == 1000
+    assert r.stdout_truncated
+    assert not r.stderr_truncated
+
+
+def test_cleanup_on_success(parent: Path) -> None:
+    with BwrapSandbox(parent) as box:
+        box.exec(["sh", "-c", "echo x > /work/f; sleep 300 >/dev/null 2>&1 &"])
+        root, uid = box.root, box.host_uid
+        assert root.exists()
+    assert not root.exists()
+    assert list(parent.iterdir()) == []
+    assert not [p for p in os.listdir("/proc") if p.isdigit() and _uid(p) == uid]
+
+
+def test_cleanup_on_exception(parent: Path) -> None:
+    box = BwrapSandbox(parent)
+
+    def use() -> None:
+        with box:
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        use()
+    assert not box.root.exists()
+
+
+def test_cleanup_after_timeout(parent: Path) -> None:
+    with BwrapSandbox(parent) as box:
+        root = box.root
+        assert box.exec(["sleep", "30"], timeout=0.5).timed_out
+    assert not root.exists()
+
+
+def test_loopback_service_shared_between_execs_but_not_host(sb: BwrapSandbox) -> None:
+    # Hold the two ports bound (not listening) on the host, so nothing else on the host
+    # can serve them while we check the sandbox's servers are invisible from here.
+    holds = _reserve_two_ports()
+    port = holds[0].getsockname()[1]
+    svc = sb.start_service(["python3", "-m", "http.server", str(port), "--bind", "127.0.0.1"])
+    fetch = (
+        "import sys, time, urllib.request\n"
+        "for _ in range(100):\n"
+        "    try:\n"
+        f"        print(urllib.request.urlopen('http://127.0.0.1:{port}/').status); sys.exit(0)\n"
+        "    except OSError: time.sleep(0.05)\n"
+        "sys.exit(1)\n"
+    )
+    r = sb.exec(["python3", "-c", fetch], timeout=20)
+    assert r.stdout.strip() == b"200", (r, svc.log())
+    # a service backgrounded by an exec keeps running too
+    sb.exec(["sh", "-c", f"python3 -m http.server {port + 1} --bind 127.0.0.1 >/dev/null 2>&1 &"])
+    r = sb.exec(["python3", "-c", fetch.replace(str(port), str(port + 1))], timeout=20)
+    assert r.stdout.strip() == b"200"
+    # ... and neither is reachable from the host
+    for p in (port, port + 1):
+        with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", p), timeout=1):
+            pass
+    assert svc.running()
+    for h in holds:
+        h.close()
+
+
+def _reserve_two_ports() -> list[socket.socket]:
+    for _ in range(100):
+        a, b = socket.socket(), socket.socket()
+        try:
+            a.bind(("127.0.0.1", 0))
+            b.bind(("127.0.0.1", a.getsockname()[1] + 1))
+            return [a, b]
+        except OSError:
+            a.close()
+            b.close()
+    raise RuntimeError("no two consecutive free ports")
+
+
+def _uid(pid: str) -> int | None:
+    try:
+        return os.stat(f"/proc/{pid}").st_uid
+    except OSError:
+        return None
