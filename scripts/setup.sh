@@ -117,12 +117,33 @@ _fs_setup_htmx() {
     _fs_setup_say "htmx $version -> ${dest#"$root"/}"
 }
 
+# Swagger UI for /api/v1/docs, from the npm registry (swagger-ui-dist 5.x), cached like htmx.
+# Optional: without it the OpenAPI JSON still works, only the interactive page is blank.
+_fs_setup_swagger() {
+    local root="$1"
+    local vendor="$root/src/frontiersec/platform/static/vendor"
+    local cache="${XDG_CACHE_HOME:-$HOME/.cache}/frontiersec"
+    local tgz
+    [[ -s "$vendor/swagger-ui-bundle.js" && -s "$vendor/swagger-ui.css" ]] && return 0
+    mkdir -p "$cache" "$vendor" || return 1
+    tgz="$(find "$cache" -maxdepth 1 -name 'swagger-ui-dist-5.*.tgz' -printf '%f\n' 2>/dev/null | sort -V | tail -n 1)"
+    if [[ -z "$tgz" ]]; then
+        command -v npm >/dev/null 2>&1 || { _fs_setup_err "npm missing: /api/v1/docs will be blank"; return 0; }
+        tgz="$(cd "$cache" && npm pack --silent swagger-ui-dist@5 | tail -n 1)" ||
+            { _fs_setup_err "npm pack swagger-ui-dist failed: /api/v1/docs will be blank"; return 0; }
+    fi
+    tar -xzOf "$cache/$tgz" package/swagger-ui-bundle.js >"$vendor/swagger-ui-bundle.js" &&
+        tar -xzOf "$cache/$tgz" package/swagger-ui.css >"$vendor/swagger-ui.css" &&
+        _fs_setup_say "swagger-ui ${tgz#swagger-ui-dist-} -> ${vendor#"$root"/}"
+}
+
 frontiersec_setup() {
     local root
     root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)" || return 1
     _fs_setup_venv "$root" || return 1
     _fs_setup_pip "$root" || return 1
     _fs_setup_htmx "$root" || return 1
+    _fs_setup_swagger "$root" || return 1
     # Activate the venv for whoever sourced us (serve.sh, test.sh, a developer).
     export VIRTUAL_ENV="$root/.venv"
     case ":$PATH:" in
