@@ -24,8 +24,9 @@ router = APIRouter(include_in_schema=False)
 PLANNED: dict[str, dict[str, str]] = {
     "evals": {
         "title": "Evaluations",
-        "empty": "Cyber-capability benchmark runs against model endpoints, with each family's success rate "
-        "and 95% interval. Start one with `frontiersec evals run --suite cyber-core --model PROVIDER/MODEL`.",
+        "empty": "Cyber-capability benchmark runs against model endpoints will appear here, with each "
+        "family's success rate and 95% interval. The 25-task cyber-core suite is ready: list it with "
+        "`frontiersec evals tasks` and prove it with `frontiersec evals selftest`.",
     },
     "review": {
         "title": "Pre-release review",

@@ -160,6 +160,12 @@ TABLE: list[Row] = [
     Row("DELETE", "/api/v1/webhooks/{fresh_webhook_id}", only(ADMINS_A, 204, 403, admin_b=404)),
     Row("GET", "/api/v1/webhooks/{webhook_id}/deliveries", only(OWNERS_A, 200, 404)),
     Row("POST", "/api/v1/webhooks/{webhook_id}/ping", only(ADMINS_A, 202, 403, admin_b=404)),
+    Row(
+        "POST",
+        "/api/v1/shares",
+        only(OWNERS_A - {VIEWER_A}, 201, 404, viewer_a=403),
+        json=lambda: {"object_type": "job", "object_id": "{fresh_job_id}", "org_id": "{org_b_id}"},
+    ),
     # --- API: clearinghouse
     Row("GET", "/api/v1/kev", signed_in(200)),
     Row("GET", "/api/v1/kev/{cve_id}", signed_in(200)),
@@ -343,6 +349,7 @@ def world(matrix_db: str, tmp_path_factory: pytest.TempPathFactory, shared_data:
         s.commit()
         ids = {
             "org_id": str(org_a.id),
+            "org_b_id": str(org_b.id),
             "job_id": str(job.id),
             "webhook_id": str(sub.id),
             "token_id": str(target_token.id),
@@ -359,6 +366,18 @@ def world(matrix_db: str, tmp_path_factory: pytest.TempPathFactory, shared_data:
                     s2, principal_a, rt.box, url="https://a.example/f", events=["*"]
                 )
                 out = str(sub2.id)
+            elif kind == "job":  # a job of organisation A nobody has shared yet
+                job2 = JobRecord(
+                    name="clearinghouse.load_kev",
+                    params={},
+                    owner_org_id=principal_a.org_id,
+                    tlp="AMBER",
+                    created_by=principal_a.user_id,
+                    message="queued",
+                )
+                s2.add(job2)
+                s2.flush()
+                out = str(job2.id)
             else:  # a web session that may be ended
                 p = principals[kind]
                 out = auth.start_web_session(s2, p, max_age_s=3600)
@@ -401,7 +420,10 @@ def _request(world: World, row: Row, who: str) -> Any:
     headers["cookie"] = cookie
     kwargs: dict[str, Any] = {}
     if row.json is not None:
-        kwargs["json"] = {k: (v.format(**ids) if isinstance(v, str) else v) for k, v in row.json().items()}
+        body = row.json()
+        if "{fresh_job_id}" in body.values():
+            ids["fresh_job_id"] = world.fresh("job")
+        kwargs["json"] = {k: (v.format(**ids) if isinstance(v, str) else v) for k, v in body.items()}
     if row.form is not None:
         kwargs["data"] = row.form()
     world.client.cookies.clear()

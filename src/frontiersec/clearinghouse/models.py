@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from frontiersec.platform.clock import utcnow
 from frontiersec.platform.db import Base, OwnedMixin, UTCDateTime, new_id
+from frontiersec.platform.sharing import register_shareable
 
 __all__ = [
     "Advisory",
@@ -153,3 +154,8 @@ class Finding(OwnedMixin, Base):
     aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
     status: Mapped[str | None] = mapped_column(String(32))
     found_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+register_shareable("finding", Finding)
+register_shareable("vuln_cluster", VulnCluster)
+register_shareable("import_batch", ImportBatch)

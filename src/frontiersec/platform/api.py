@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, Response
 
 from frontiersec.platform import jobs as jobs_service
-from frontiersec.platform import signing, webhooks
+from frontiersec.platform import sharing, signing, webhooks
 from frontiersec.platform.audit import service as audit
 from frontiersec.platform.auth import service as auth
 from frontiersec.platform.auth.models import Role
@@ -21,6 +21,8 @@ from frontiersec.platform.schemas import (
     MeRead,
     OrgCreate,
     OrgRead,
+    ShareCreate,
+    ShareRead,
     TokenCreate,
     TokenCreated,
     TokenRead,
@@ -232,6 +234,20 @@ def ping_webhook(webhook_id: uuid.UUID, session: DbSession, principal: ApiPrinci
         session, "ping", {"webhook_id": str(sub.id)}, org_ids=[sub.owner_org_id], only_subscription=sub.id
     )
     return WebhookDeliveryRead.model_validate(out[0])
+
+
+@router.post("/shares", response_model=ShareRead, status_code=201, responses=responses(404))
+def create_share(body: ShareCreate, session: DbSession, principal: ApiPrincipal) -> ShareRead:
+    """Share a record you can see with a named organisation (AMBER) or a named person (RED)."""
+    share = sharing.share_record(
+        session,
+        principal,
+        object_type=body.object_type,
+        object_id=body.object_id,
+        org_id=body.org_id,
+        user_id=body.user_id,
+    )
+    return ShareRead.model_validate(share)
 
 
 @wellknown_router.get("/.well-known/frontiersec-keys.json")

@@ -284,8 +284,14 @@ def enqueue(
     return rec
 
 
-def get_job(session: Session, principal: Principal, job_id: uuid.UUID) -> JobRecord:
-    """A job the principal may see (its organisation's, or any for operators)."""
+def get_job(
+    session: Session, principal: Principal, job_id: uuid.UUID, *, audit_read: bool = True
+) -> JobRecord:
+    """A job the principal may see (its organisation's, or any for operators).
+
+    Reading a confidential (AMBER and up) job is audited; a page's own progress polling
+    passes ``audit_read=False`` after its first, audited, load.
+    """
     from frontiersec.platform.auth.visibility import visible_clause
 
     rec = (
@@ -297,6 +303,10 @@ def get_job(session: Session, principal: Principal, job_id: uuid.UUID) -> JobRec
     )
     if rec is None:
         raise NotFound(f"job {job_id} not found")
+    if audit_read:
+        from frontiersec.platform.audit.service import record_read
+
+        record_read(session, principal, object_type="job", object_id=rec.id, tlp=rec.tlp)
     return rec
 
 

@@ -253,7 +253,8 @@ def jobs_page(request: Request, session: DbSession, principal: WebPrincipal) -> 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
 def job_page(job_id: uuid.UUID, request: Request, session: DbSession, principal: WebPrincipal) -> Response:
     """One job; the progress bar refreshes itself until the job ends."""
-    rec = jobs_service.get_job(session, principal, job_id)
+    polling = request.headers.get("hx-request") == "true"
+    rec = jobs_service.get_job(session, principal, job_id, audit_read=not polling)
     tpl = (
         "platform/_job_progress.html" if request.headers.get("hx-request") == "true" else "platform/job.html"
     )

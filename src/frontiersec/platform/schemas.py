@@ -15,6 +15,8 @@ __all__ = [
     "MeRead",
     "OrgCreate",
     "OrgRead",
+    "ShareCreate",
+    "ShareRead",
     "TokenCreate",
     "TokenCreated",
     "TokenRead",
@@ -107,6 +109,22 @@ class TokenRead(_Out):
 
 class TokenCreated(TokenRead):
     token: str = Field(description="The secret. Shown this once; only its hash is stored.")
+
+
+class ShareCreate(_In):
+    object_type: str = Field(description="Kind of record, e.g. `job`, `finding`, `vuln_cluster`.")
+    object_id: uuid.UUID = Field(description="The record's id.")
+    org_id: uuid.UUID | None = Field(default=None, description="Share with this organisation (AMBER).")
+    user_id: uuid.UUID | None = Field(default=None, description="Share with this person (RED).")
+
+
+class ShareRead(_Out):
+    id: uuid.UUID
+    object_type: str
+    object_id: uuid.UUID
+    org_id: uuid.UUID | None
+    user_id: uuid.UUID | None
+    created_at: dt.datetime
 
 
 class AuditEntryRead(_Out):

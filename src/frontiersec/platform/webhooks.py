@@ -29,7 +29,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from frontiersec.platform.audit.service import record
+from frontiersec.platform.audit.service import record, record_read
 from frontiersec.platform.auth.models import Role
 from frontiersec.platform.auth.principal import SYSTEM, Principal
 from frontiersec.platform.clock import utcnow
@@ -135,8 +135,16 @@ def delete_subscription(session: Session, principal: Principal, sub_id: uuid.UUI
 def list_deliveries(
     session: Session, principal: Principal, sub_id: uuid.UUID, *, limit: int = 100
 ) -> Sequence[WebhookDelivery]:
-    """The delivery log of one subscription, newest first."""
-    get_subscription(session, principal, sub_id)
+    """The delivery log of one subscription, newest first (an audited read of AMBER material)."""
+    sub = get_subscription(session, principal, sub_id)
+    record_read(
+        session,
+        principal,
+        object_type="webhook",
+        object_id=sub.id,
+        tlp=sub.tlp,
+        details={"what": "delivery log"},
+    )
     return (
         session.execute(
             select(WebhookDelivery)

@@ -415,6 +415,20 @@ def add_share(
         raise InvalidInput.on("org_id", "no such organisation")
     if user_id is not None and session.get(User, user_id) is None:
         raise InvalidInput.on("user_id", "no such user")
+    existing = (
+        session.execute(
+            select(Share).where(
+                Share.object_type == object_type,
+                Share.object_id == object_id,
+                Share.org_id.is_(None) if org_id is None else Share.org_id == org_id,
+                Share.user_id.is_(None) if user_id is None else Share.user_id == user_id,
+            )
+        )
+        .scalars()
+        .first()
+    )
+    if existing is not None:  # sharing twice is a no-op
+        return existing
     share = Share(
         object_type=object_type,
         object_id=object_id,
