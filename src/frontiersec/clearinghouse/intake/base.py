@@ -393,3 +393,18 @@ def dedupe(values: Iterable[str]) -> tuple[str, ...]:
         if value and value not in out:
             out.append(value)
     return tuple(out)
+
+
+def as_obj(value: Any) -> Mapping[str, Any]:
+    """``value`` if it is a JSON object, else an empty one (tolerant reading of real files)."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    """``value`` if it is a JSON array, else an empty list."""
+    return value if isinstance(value, list) else []
+
+
+def as_str(value: Any) -> str | None:
+    """``value`` if it is a non-empty string, else ``None``."""
+    return value if isinstance(value, str) and value else None

@@ -31,6 +31,15 @@ from .base import (
     validate_purl,
     worst,
 )
+from .base import (
+    as_list as _list,
+)
+from .base import (
+    as_obj as _obj,
+)
+from .base import (
+    as_str as _str,
+)
 from .schemas import SchemaSet, report_errors
 from .source import Source
 
@@ -56,18 +65,6 @@ class CsafProduct:
     name: str | None
     purl: str | None
     version: str | None
-
-
-def _obj(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 def _product(raw: Any, pointer: str, version: str | None) -> CsafProduct | None:

@@ -33,6 +33,15 @@ from .base import (
     validate_purl,
     worst,
 )
+from .base import (
+    as_list as _list,
+)
+from .base import (
+    as_obj as _obj,
+)
+from .base import (
+    as_str as _str,
+)
 from .schemas import SchemaSet, report_errors
 from .source import Source
 
@@ -50,18 +59,6 @@ class Component:
     name: str | None
     version: str | None
     bom_ref: str | None
-
-
-def _obj(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 def _walk_components(doc: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:

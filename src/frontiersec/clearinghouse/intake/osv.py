@@ -26,6 +26,15 @@ from .base import (
     validate_purl,
     worst,
 )
+from .base import (
+    as_list as _list,
+)
+from .base import (
+    as_obj as _obj,
+)
+from .base import (
+    as_str as _str,
+)
 from .schemas import SchemaSet, report_errors
 from .source import Source
 
@@ -49,18 +58,6 @@ ECOSYSTEM_PURL_TYPES: dict[str, str] = {
     "debian": "deb",
     "alpine": "apk",
 }
-
-
-def _obj(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 def purl_for(ecosystem: str | None, name: str | None, version: str | None = None) -> str | None:

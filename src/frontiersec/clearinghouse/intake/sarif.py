@@ -34,6 +34,15 @@ from .base import (
     parse_cvss,
     parse_datetime,
 )
+from .base import (
+    as_list as _list,
+)
+from .base import (
+    as_obj as _obj,
+)
+from .base import (
+    as_str as _str,
+)
 from .schemas import SchemaSet, report_errors
 from .source import CountingReader, Source, json_error
 
@@ -50,18 +59,6 @@ _ARG_RE = re.compile(r"\{(\d+)\}")
 class _Run:
     header: dict[str, Any] = field(default_factory=dict)
     results: int = 0
-
-
-def _obj(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 def _int(value: Any) -> int | None:
