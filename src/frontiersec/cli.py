@@ -146,36 +146,28 @@ def serve(
 ) -> None:
     """Migrate, load the demo into an empty database, and serve the web app, API and job consumers."""
     import uvicorn
-    from sqlalchemy import func, select
 
     from frontiersec.app import create_app
-    from frontiersec.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
-    from frontiersec.platform.auth.models import User
+    from frontiersec.demo import demo_logins, has_users, load_demo
 
     s = _settings()
     _upgrade(s)
     with _unit(s) as (_rt, session):
-        empty = session.execute(select(func.count()).select_from(User)).scalar_one() == 0
-        if empty and not no_demo:
+        if not no_demo and not has_users(session):
             typer.echo(
                 f"empty database: loading demo data (real KEV catalog from {s.demo_data / 'cisa-kev'}) ...",
                 err=True,
             )
             load_demo(session, s)
-        demo_present = (
-            session.execute(
-                select(func.count()).select_from(User).where(User.email == DEMO_USERS[0].email)
-            ).scalar_one()
-            > 0
-        )
+        demo = demo_logins(session)
     application = create_app(s, start_consumer=s.run_consumer_in_serve and not s.redis_url)
     typer.echo(
         f"\nfrontiersec is running at http://{host}:{port}/  (API docs: http://{host}:{port}/api/v1/docs)"
     )
-    if demo_present:
-        typer.echo(f"demo logins (password: {DEMO_PASSWORD}):")
-        for u in DEMO_USERS:
-            typer.echo(f"  {u.email:32s} {u.what}")
+    if demo:
+        typer.echo(f"demo logins (password: {demo['demo_password']}):")
+        for email, what in demo["demo_logins"]:
+            typer.echo(f"  {email:32s} {what}")
     typer.echo("")
     uvicorn.run(application, host=host, port=port, log_level=s.log_level, proxy_headers=True)
 
@@ -183,10 +175,9 @@ def serve(
 @app.command()
 def worker(workers: Annotated[int, typer.Option(help="Consumer threads.")] = 2) -> None:
     """Run job consumers (use with FRONTIERSEC_REDIS_URL, on as many machines as needed)."""
-    from frontiersec.app import create_app  # registers every job
+    import frontiersec.app  # noqa: F401  (importing the app registers every area's jobs)
 
     s = _settings()
-    create_app(s)
     rt = build_runtime(s)
     if not s.redis_url:
         typer.echo("note: FRONTIERSEC_REDIS_URL is not set; consuming the local SQLite queue", err=True)

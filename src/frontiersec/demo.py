@@ -14,7 +14,7 @@ from frontiersec.platform.auth.principal import SYSTEM
 from frontiersec.platform.auth.service import create_org, create_user, ensure_program_office
 from frontiersec.platform.errors import InvalidInput
 
-__all__ = ["DEMO_PASSWORD", "DEMO_USERS", "demo_logins", "load_demo"]
+__all__ = ["DEMO_PASSWORD", "DEMO_USERS", "demo_logins", "has_users", "load_demo"]
 
 DEMO_PASSWORD = "frontiersec-demo"
 
@@ -124,3 +124,8 @@ def demo_logins(session: Session) -> dict[str, Any]:
         "demo_logins": [(u.email, u.what) for u in DEMO_USERS if u.email in present],
         "demo_password": DEMO_PASSWORD,
     }
+
+
+def has_users(session: Session) -> bool:
+    """Whether any user exists (``serve`` loads the demo into a database without one)."""
+    return session.execute(select(User.id).limit(1)).first() is not None

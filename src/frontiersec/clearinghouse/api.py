@@ -11,8 +11,6 @@ from fastapi import APIRouter, Body, Query, Request
 
 from frontiersec.clearinghouse import kb, service
 from frontiersec.clearinghouse.schemas import KevEntryRead, SbomMatchRead
-from frontiersec.platform import jobs
-from frontiersec.platform.auth.models import Role
 from frontiersec.platform.http import ApiPrincipal, DbSession, get_runtime, responses
 from frontiersec.platform.pagination import Page
 from frontiersec.platform.schemas import JobRead
@@ -71,17 +69,7 @@ def get_kev(cve_id: str, session: DbSession, principal: ApiPrincipal) -> KevEntr
 @router.post("/kev/imports", response_model=JobRead, status_code=202, responses=responses())
 def reload_kev(request: Request, session: DbSession, principal: ApiPrincipal) -> JobRead:
     """Reload the KEV catalog from the deployment's data folder as a background job."""
-    principal.require_role(Role.ANALYST, "reloading the KEV catalog")
-    assert principal.org_id is not None
-    assert principal.user_id is not None
-    path = get_runtime(request).settings.demo_data / "cisa-kev" / "known_exploited_vulnerabilities.json"
-    rec = jobs.enqueue(
-        session,
-        principal,
-        "clearinghouse.load_kev",
-        {"path": str(path), "user_id": str(principal.user_id)},
-        owner_org_id=principal.org_id,
-    )
+    rec = service.request_kev_reload(session, principal, get_runtime(request).settings.demo_data)
     return JobRead.model_validate(rec)
 
 

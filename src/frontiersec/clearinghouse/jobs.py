@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from frontiersec.clearinghouse.service import load_kev, read_kev_file
-from frontiersec.platform.auth.service import ensure_program_office, principal_for_user_id
+from frontiersec.platform.auth.service import principal_for_user_id
 from frontiersec.platform.db import session_scope
 from frontiersec.platform.jobs import JobContext, job
 
@@ -17,10 +17,6 @@ def load_kev_job(ctx: JobContext) -> dict[str, Any]:
     """Load the KEV catalog from the configured data folder (idempotent)."""
     path = Path(ctx.params["path"])
     data = read_kev_file(path)
-    # Commit the owner organisation first: a write pending in the load's transaction would
-    # hold SQLite's write lock while ctx.progress() writes from its own session.
-    with session_scope(ctx.sessions) as s:
-        ensure_program_office(s)
     with session_scope(ctx.sessions) as s:
         principal = principal_for_user_id(s, uuid.UUID(ctx.params["user_id"]))
         res = load_kev(

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["KevCatalog", "KevFormatError", "KevRecord", "parse_kev"]
+__all__ = ["KevCatalog", "KevFormatError", "KevRecord", "load_kev_json", "parse_kev", "parse_kev_document"]
 
 _CVE = re.compile(r"^CVE-\d{4}-\d{4,}$")
 
@@ -67,14 +67,23 @@ def _str(item: dict[str, Any], key: str, pointer: str, *, required: bool = True)
     return value
 
 
-def parse_kev(data: bytes) -> KevCatalog:
-    """Parse a KEV catalog JSON document (``known_exploited_vulnerabilities.json``)."""
+def load_kev_json(data: bytes) -> Any:
+    """The JSON document in ``data``; malformed JSON is a :class:`KevFormatError`."""
     try:
-        doc = json.loads(data)
+        return json.loads(data)
     except json.JSONDecodeError as exc:
         raise KevFormatError(
             "$", f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from exc
+
+
+def parse_kev(data: bytes) -> KevCatalog:
+    """Parse a KEV catalog JSON document (``known_exploited_vulnerabilities.json``)."""
+    return parse_kev_document(load_kev_json(data))
+
+
+def parse_kev_document(doc: Any) -> KevCatalog:
+    """Parse an already decoded KEV catalog document."""
     if not isinstance(doc, dict) or not isinstance(doc.get("vulnerabilities"), list):
         raise KevFormatError("$.vulnerabilities", "missing: not a KEV catalog")
     records = []

@@ -14,15 +14,27 @@ import jsonschema
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from frontiersec.clearinghouse.kev import KevFormatError, parse_kev
+from frontiersec.clearinghouse.kev import KevFormatError, load_kev_json, parse_kev_document
 from frontiersec.clearinghouse.models import KevEntry
 from frontiersec.platform.audit.service import record
+from frontiersec.platform.auth.models import Role
 from frontiersec.platform.auth.principal import Principal
 from frontiersec.platform.auth.service import ensure_program_office
-from frontiersec.platform.errors import InvalidInput, NotFound
+from frontiersec.platform.errors import FieldError, InvalidInput, NotFound, PermissionDenied
+from frontiersec.platform.jobs import enqueue
+from frontiersec.platform.models import JobRecord
 from frontiersec.platform.pagination import decode_cursor, encode_cursor
 
-__all__ = ["KevLoadResult", "KevQuery", "get_kev", "kev_stats", "list_kev", "load_kev"]
+__all__ = [
+    "KEV_CATALOG",
+    "KevLoadResult",
+    "KevQuery",
+    "get_kev",
+    "kev_stats",
+    "list_kev",
+    "load_kev",
+    "request_kev_reload",
+]
 
 KEV_SORTS: dict[str, Any] = {
     "date_added": KevEntry.date_added,
@@ -68,19 +80,20 @@ def load_kev(
 ) -> KevLoadResult:
     """Load (insert or update) the KEV catalog; all-or-nothing, audited."""
     try:
-        catalog = parse_kev(data)
+        doc = load_kev_json(data)
+        catalog = parse_kev_document(doc)
     except KevFormatError as exc:
         raise InvalidInput(
-            f"{source or 'KEV catalog'}: {exc}", errors=[_field(exc.pointer, exc.reason)]
+            f"{source or 'KEV catalog'}: {exc}", errors=[FieldError(exc.pointer, exc.reason)]
         ) from exc
     if schema_path is not None and schema_path.exists():
         schema = json.loads(schema_path.read_text())
         validator = jsonschema.Draft7Validator(schema)
-        err = next(iter(sorted(validator.iter_errors(json.loads(data)), key=lambda e: list(e.path))), None)
+        err = next(iter(sorted(validator.iter_errors(doc), key=lambda e: list(e.path))), None)
         if err is not None:
             ptr = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
             raise InvalidInput(
-                f"{source or 'KEV catalog'}: {ptr}: {err.message}", errors=[_field(ptr, err.message)]
+                f"{source or 'KEV catalog'}: {ptr}: {err.message}", errors=[FieldError(ptr, err.message)]
             )
     owner = ensure_program_office(session)
     existing = {e.cve_id: e for e in session.execute(select(KevEntry)).scalars()}
@@ -132,12 +145,6 @@ def load_kev(
         details={"source": source, **result.__dict__},
     )
     return result
-
-
-def _field(pointer: str, reason: str) -> Any:
-    from frontiersec.platform.errors import FieldError
-
-    return FieldError(pointer, reason)
 
 
 @dataclass(frozen=True)
@@ -242,3 +249,20 @@ def kev_stats(session: Session) -> dict[str, Any]:
         "latest": latest,
         "per_month": [(m, per_month[m]) for m in months],
     }
+
+
+KEV_CATALOG = Path("cisa-kev") / "known_exploited_vulnerabilities.json"
+
+
+def request_kev_reload(session: Session, principal: Principal, data_dir: Path) -> JobRecord:
+    """Queue a reload of the KEV catalog from the data folder (analysts and up)."""
+    principal.require_role(Role.ANALYST, "reloading the KEV catalog")
+    if principal.org_id is None or principal.user_id is None:
+        raise PermissionDenied("a KEV reload is requested by a user of an organisation")
+    return enqueue(
+        session,
+        principal,
+        "clearinghouse.load_kev",
+        {"path": str(data_dir / KEV_CATALOG), "user_id": str(principal.user_id)},
+        owner_org_id=principal.org_id,
+    )

@@ -8,8 +8,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from frontiersec.clearinghouse import service
-from frontiersec.platform import jobs
-from frontiersec.platform.auth.models import Role
 from frontiersec.platform.http import DbSession, WebPrincipal, get_runtime
 from frontiersec.platform.web import templates
 
@@ -108,14 +106,5 @@ def kev_entry(cve_id: str, request: Request, session: DbSession, principal: WebP
 @router.post("/kev/reload")
 def kev_reload(request: Request, session: DbSession, principal: WebPrincipal) -> Response:
     """Reload the catalog as a background job and show its progress."""
-    principal.require_role(Role.ANALYST, "reloading the KEV catalog")
-    assert principal.org_id is not None
-    path = get_runtime(request).settings.demo_data / "cisa-kev" / "known_exploited_vulnerabilities.json"
-    rec = jobs.enqueue(
-        session,
-        principal,
-        "clearinghouse.load_kev",
-        {"path": str(path), "user_id": str(principal.user_id)},
-        owner_org_id=principal.org_id,
-    )
+    rec = service.request_kev_reload(session, principal, get_runtime(request).settings.demo_data)
     return RedirectResponse(f"/jobs/{rec.id}", status_code=303)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import json
 import secrets
 from collections.abc import Iterator
 from typing import Annotated, Any
@@ -154,8 +155,6 @@ class BodyLimitMiddleware:
         await self.app(scope, limited_receive, send)
 
     async def _reject(self, scope: Scope, send: Send, limit: int) -> None:
-        import json
-
         body = json.dumps(
             {
                 "type": "https://frontiersec.invalid/problems/payload-too-large",

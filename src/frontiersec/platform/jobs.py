@@ -34,7 +34,9 @@ from sqlalchemy import event, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from frontiersec.platform.audit.service import record_read
 from frontiersec.platform.auth.principal import Principal
+from frontiersec.platform.auth.visibility import visible_clause
 from frontiersec.platform.clock import utcnow
 from frontiersec.platform.db import session_scope
 from frontiersec.platform.errors import FrontiersecError, NotFound
@@ -292,8 +294,6 @@ def get_job(
     Reading a confidential (AMBER and up) job is audited; a page's own progress polling
     passes ``audit_read=False`` after its first, audited, load.
     """
-    from frontiersec.platform.auth.visibility import visible_clause
-
     rec = (
         session.execute(
             select(JobRecord).where(JobRecord.id == job_id, visible_clause(JobRecord, "job", principal))
@@ -304,16 +304,12 @@ def get_job(
     if rec is None:
         raise NotFound(f"job {job_id} not found")
     if audit_read:
-        from frontiersec.platform.audit.service import record_read
-
         record_read(session, principal, object_type="job", object_id=rec.id, tlp=rec.tlp)
     return rec
 
 
 def list_jobs(session: Session, principal: Principal, *, limit: int = 50) -> list[JobRecord]:
     """Recent jobs the principal may see, newest first."""
-    from frontiersec.platform.auth.visibility import visible_clause
-
     return list(
         session.execute(
             select(JobRecord)

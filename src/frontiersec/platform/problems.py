@@ -4,6 +4,7 @@ internals."""
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 import structlog
@@ -59,12 +60,12 @@ def problem_response(
     templates: Any = getattr(request.app.state, "templates", None)
     if request.headers.get("hx-request") == "true":
         text = detail if not errors else "; ".join(f"{e.field}: {e.message}" for e in errors)
-        html = f'<div class="toast toast-error" role="alert">{_esc(title)}: {_esc(text)}</div>'
+        html = f'<div class="toast toast-error" role="alert">{escape(title)}: {escape(text)}</div>'
         return HTMLResponse(
             html, status_code=status, headers={"HX-Retarget": "#toasts", "HX-Reswap": "beforeend"}
         )
     if templates is None:
-        return HTMLResponse(f"<h1>{_esc(title)}</h1><p>{_esc(detail)}</p>", status_code=status)
+        return HTMLResponse(f"<h1>{escape(title)}</h1><p>{escape(detail)}</p>", status_code=status)
     rendered: Response = templates.render(
         request,
         "error.html",
@@ -72,10 +73,6 @@ def problem_response(
         status_code=status,
     )
     return rendered
-
-
-def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
 def _loc_to_field(loc: tuple[Any, ...]) -> str:

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from frontiersec.platform.audit.service import record
 from frontiersec.platform.auth.principal import Principal
 from frontiersec.platform.clock import utcnow
 from frontiersec.platform.errors import InvalidInput, PreconditionFailed
@@ -81,8 +82,6 @@ def ensure_signing_key(session: Session, box: SecretBox) -> SigningKey:
 
 def rotate_key(session: Session, box: SecretBox, principal: Principal) -> SigningKey:
     """Retire the active key (it stays published for verification) and create a new one."""
-    from frontiersec.platform.audit.service import record
-
     principal.require_operator("rotating the signing key")
     old = active_key(session)
     if old is not None:

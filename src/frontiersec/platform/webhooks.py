@@ -46,6 +46,7 @@ __all__ = [
     "get_subscription",
     "list_deliveries",
     "list_subscriptions",
+    "ping_subscription",
     "sign_body",
 ]
 
@@ -253,3 +254,13 @@ def deliver(ctx: JobContext) -> dict[str, Any]:
         d2.next_attempt_at = utcnow() + dt.timedelta(seconds=delay)
         attempts = d2.attempts
     raise RetryLater(delay, f"attempt {attempts} failed ({error}); retrying in {delay:.0f}s")
+
+
+def ping_subscription(session: Session, principal: Principal, sub_id: uuid.UUID) -> WebhookDelivery:
+    """Queue a signed ``ping`` event to one subscription, to test the endpoint."""
+    principal.require_role(Role.ADMIN, "managing webhooks")
+    sub = get_subscription(session, principal, sub_id)
+    (delivery,) = emit_event(
+        session, "ping", {"webhook_id": str(sub.id)}, org_ids=[sub.owner_org_id], only_subscription=sub.id
+    )
+    return delivery

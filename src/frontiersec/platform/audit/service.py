@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from frontiersec.platform.audit.chain import GENESIS_HASH, entry_digest
 from frontiersec.platform.audit.models import AuditEntry, AuditHead
-from frontiersec.platform.auth.principal import Principal
+from frontiersec.platform.auth.models import Role
+from frontiersec.platform.auth.principal import SYSTEM, Principal
 from frontiersec.platform.clock import utcnow
 
 __all__ = ["CONFIDENTIAL_TLP", "VerifyResult", "list_entries", "record", "record_read", "verify_chain"]
@@ -117,8 +118,12 @@ class VerifyResult:
     reason: str | None = None
 
 
-def verify_chain(session: Session, *, batch: int = 5000) -> VerifyResult:
-    """Recompute every entry's hash in order; name the first entry that does not match."""
+def verify_chain(session: Session, principal: Principal = SYSTEM, *, batch: int = 5000) -> VerifyResult:
+    """Recompute every entry's hash in order; name the first entry that does not match.
+
+    Organisation admins and operators may verify (the CLI acts as the system operator).
+    """
+    principal.require_role(Role.ADMIN, "verifying the audit chain")
     prev = GENESIS_HASH
     expected_seq = 1
     checked = 0
@@ -175,6 +180,7 @@ def list_entries(
     action: str | None = None,
 ) -> tuple[list[AuditEntry], int | None]:
     """Newest first. Operators see every entry, organisation admins their own organisation's."""
+    principal.require_role(Role.ADMIN, "reading the audit log")
     stmt = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit + 1)
     if not principal.is_operator:
         stmt = stmt.where(AuditEntry.actor_org_id == principal.org_id)

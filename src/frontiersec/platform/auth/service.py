@@ -303,12 +303,13 @@ def principal_from_web_session(session: Session, raw: str, *, ip: str | None) ->
     return _principal(session, user, via="session", ip=ip, org_id=ws.org_id)
 
 
-def end_web_session(session: Session, raw: str) -> None:
+def end_web_session(session: Session, raw: str, principal: Principal) -> None:
     """Log out: the session cookie stops working at once."""
     ws = session.execute(select(WebSession).where(WebSession.token_hash == _sha256(raw))).scalars().first()
     if ws is not None and ws.revoked_at is None:
         ws.revoked_at = utcnow()
         session.flush()
+    record(session, principal, "auth.logout", object_type="user", object_id=principal.user_id)
 
 
 def create_token(
