@@ -19,6 +19,15 @@ from frontiersec import dashboard, demo
 from frontiersec.clearinghouse import api as clearinghouse_api
 from frontiersec.clearinghouse import jobs as clearinghouse_jobs  # noqa: F401  (registers jobs)
 from frontiersec.clearinghouse import web as clearinghouse_web
+from frontiersec.designation import api as designation_api
+from frontiersec.designation import jobs as designation_jobs  # noqa: F401
+from frontiersec.designation import web as designation_web
+from frontiersec.evals import api as evals_api
+from frontiersec.evals import jobs as evals_jobs  # noqa: F401
+from frontiersec.evals import web as evals_web
+from frontiersec.partners import api as partners_api
+from frontiersec.partners import jobs as partners_jobs  # noqa: F401
+from frontiersec.partners import web as partners_web
 from frontiersec.platform import api as platform_api
 from frontiersec.platform import pages as platform_pages
 from frontiersec.platform.db import session_scope
@@ -28,6 +37,9 @@ from frontiersec.platform.problems import install_error_handlers
 from frontiersec.platform.runtime import Runtime, build_runtime
 from frontiersec.platform.signing import ensure_signing_key
 from frontiersec.platform.web import PLATFORM_STATIC, Templates
+from frontiersec.review import api as review_api
+from frontiersec.review import jobs as review_jobs  # noqa: F401
+from frontiersec.review import web as review_web
 from frontiersec.settings import Settings
 
 __all__ = ["create_app"]
@@ -35,6 +47,7 @@ __all__ = ["create_app"]
 log = structlog.get_logger(__name__)
 ROOT = Path(frontiersec.__file__).parent
 # (href, label, least role that may open it)
+AREAS = ("clearinghouse", "evals", "review", "designation", "partners")
 NAV = [
     ("/", "Dashboard", "viewer"),
     ("/kev", "KEV", "viewer"),
@@ -90,7 +103,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.runtime = rt
-    templates = Templates([ROOT / "templates", ROOT / "clearinghouse" / "templates"])
+    templates = Templates([ROOT / "templates"] + [ROOT / area / "templates" for area in AREAS])
     templates.nav = NAV
     app.state.templates = templates
     app.state.demo_logins = demo.demo_logins
@@ -107,8 +120,16 @@ def create_app(
         platform_api.router,
         platform_api.wellknown_router,
         clearinghouse_api.router,
+        evals_api.router,
+        review_api.router,
+        designation_api.router,
+        partners_api.router,
         platform_pages.router,
         clearinghouse_web.router,
+        evals_web.router,
+        review_web.router,
+        designation_web.router,
+        partners_web.router,
         dashboard.router,
     ):
         app.include_router(router)

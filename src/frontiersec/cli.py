@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
-from sqlalchemy.orm import Session
 
 from frontiersec.clearinghouse.cli import findings_app, kb_app, sbom_app
+from frontiersec.designation.cli import app as designation_app
 from frontiersec.evals.cli import app as evals_app
+from frontiersec.partners.cli import app as partners_app
+from frontiersec.platform import cli_support
 from frontiersec.platform.audit import service as audit
 from frontiersec.platform.auth import service as auth
-from frontiersec.platform.auth.principal import SYSTEM, Principal
-from frontiersec.platform.db import session_scope
-from frontiersec.platform.errors import FrontiersecError
-from frontiersec.platform.logging import configure_logging
-from frontiersec.platform.runtime import Runtime, build_runtime
+from frontiersec.platform.auth.principal import SYSTEM
+from frontiersec.platform.runtime import build_runtime
+from frontiersec.review.cli import app as review_app
 from frontiersec.settings import Settings
 
 __all__ = ["app", "main"]
@@ -50,58 +48,18 @@ for sub, name in (
 ):
     app.add_typer(sub, name=name)
 app.add_typer(evals_app, name="evals")
+app.add_typer(review_app, name="review")
+app.add_typer(designation_app, name="designation")
+app.add_typer(partners_app, name="partners")
 
 T = TypeVar("T")
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-AsOpt = Annotated[str | None, typer.Option("--as", help="Act as this user (audited as them).")]
-
-
-def _settings() -> Settings:
-    s = Settings()
-    configure_logging(s.log_level, s.log_format)
-    return s
-
-
-def _fail(message: str, code: int = 1) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-@contextmanager
-def _unit(settings: Settings | None = None) -> Iterator[tuple[Runtime, Session]]:
-    """A runtime and one committed transaction; errors become a message and a non-zero exit."""
-    rt = build_runtime(settings or _settings())
-    try:
-        with session_scope(rt.sessions) as s:
-            yield rt, s
-    except FrontiersecError as exc:
-        detail = exc.detail
-        if exc.errors and all(e.field not in detail for e in exc.errors):
-            detail += " (" + "; ".join(f"{e.field}: {e.message}" for e in exc.errors) + ")"
-        _fail(detail, 2 if exc.status in (413, 422) else 1)
-    finally:
-        rt.engine.dispose()
-
-
-def _actor(s: Session, as_email: str | None) -> Principal:
-    return auth.principal_for_email(s, as_email) if as_email else SYSTEM
-
-
-def _table(rows: Sequence[dict[str, Any]], cols: Sequence[str]) -> None:
-    if not rows:
-        typer.echo("(none)")
-        return
-    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in cols}
-    typer.echo("  ".join(c.upper().ljust(widths[c]) for c in cols))
-    for r in rows:
-        typer.echo("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in cols))
-
-
-def _emit(rows: list[dict[str, Any]], cols: Sequence[str], as_json: bool) -> None:
-    if as_json:
-        typer.echo(json.dumps(rows, indent=2, default=str))
-    else:
-        _table(rows, cols)
+JsonOpt = cli_support.JsonOpt
+AsOpt = cli_support.AsOpt
+_settings = cli_support.load_settings
+_fail = cli_support.fail
+_unit = cli_support.unit
+_actor = cli_support.actor
+_emit = cli_support.emit
 
 
 def _upgrade(settings: Settings) -> None:

@@ -10,11 +10,11 @@ Path parameters are real records of organisation A created once for the module.
 
 from __future__ import annotations
 
-import itertools
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,77 +30,47 @@ from frontiersec.platform.auth.principal import SYSTEM
 from frontiersec.platform.models import JobRecord
 from frontiersec.platform.runtime import Runtime, build_runtime
 from frontiersec.settings import Settings
+from tests.contract import (
+    matrix_clearinghouse,
+    matrix_designation,
+    matrix_evals,
+    matrix_partners,
+    matrix_review,
+)
+from tests.contract.matrix_common import (
+    ADMIN_A,
+    ADMIN_B,
+    ADMINS_A,
+    ANALYST_A,
+    ANALYSTS,
+    ANON,
+    CSRF,
+    MEMBER_A,
+    MEMBER_B,
+    OPERATOR,
+    OWNERS_A,
+    PRINCIPALS,
+    SIGNED_IN,
+    VIEWER_A,
+    Row,
+    SeedContext,
+    everyone,
+    next_n,
+    only,
+    signed_in,
+)
 from tests.factories import bearer, make_org, make_user
 from tests.integration.conftest import BACKEND, PG_URL, _pg_exec, template_db  # noqa: F401
 
-ANON, VIEWER_A, MEMBER_A, ANALYST_A, ADMIN_A, MEMBER_B, ADMIN_B, OPERATOR = (
-    "anonymous",
-    "viewer_a",
-    "member_a",
-    "analyst_a",
-    "admin_a",
-    "member_b",
-    "admin_b",
-    "operator",
-)
-PRINCIPALS = [ANON, VIEWER_A, MEMBER_A, ANALYST_A, ADMIN_A, MEMBER_B, ADMIN_B, OPERATOR]
-SIGNED_IN = PRINCIPALS[1:]
-ORG_A = {VIEWER_A, MEMBER_A, ANALYST_A, ADMIN_A}
-CSRF = "matrix-csrf-token-0123456789"
-_n = itertools.count(1)
-
-
-@dataclass(frozen=True)
-class Row:
-    """One route (and one way to call it) with the status every principal must get."""
-
-    method: str
-    path: str
-    expect: dict[str, int]
-    form: Callable[[], dict[str, Any]] | None = None
-    json: Callable[[], dict[str, Any]] | None = None
-    variant: str = ""
-    notes: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def api(self) -> bool:
-        return self.path.startswith("/api/") and self.path not in PUBLIC_PATHS
-
-
-PUBLIC_PATHS = {
-    "/api/v1/openapi.json",
-    "/api/v1/docs",
-    "/healthz",
-    "/metrics",
-    "/.well-known/frontiersec-keys.json",
-}
-
-
-def everyone(code: int) -> dict[str, int]:
-    return dict.fromkeys(PRINCIPALS, code)
-
-
-def signed_in(code: int, **overrides: int) -> dict[str, int]:
-    """``code`` for every signed-in principal (anonymous gets the default refusal)."""
-    out = dict.fromkeys(SIGNED_IN, code)
-    out.update(overrides)
-    return out
-
-
-def only(allowed: set[str], ok: int, denied: int, **overrides: int) -> dict[str, int]:
-    out = {p: (ok if p in allowed else denied) for p in SIGNED_IN}
-    out.update(overrides)
-    return out
-
 
 def _org_body() -> dict[str, Any]:
-    return {"name": f"Matrix Org {next(_n)}", "kind": "researcher"}
+    return {"name": f"Matrix Org {next_n()}", "kind": "researcher"}
 
 
 def _user_body_for(org_key: str) -> Callable[[], dict[str, Any]]:
     def body() -> dict[str, Any]:
         return {
-            "email": f"new{next(_n)}@matrix.example",
+            "email": f"new{next_n()}@matrix.example",
             "password": "x" * 14,
             "role": "member",
             "org_id": f"{{{org_key}}}",
@@ -109,11 +79,7 @@ def _user_body_for(org_key: str) -> Callable[[], dict[str, Any]]:
     return body
 
 
-ADMINS_A = {ADMIN_A, OPERATOR}
-ANALYSTS = {ANALYST_A, ADMIN_A, ADMIN_B, OPERATOR}
-OWNERS_A = ORG_A | {OPERATOR}
-
-TABLE: list[Row] = [
+CORE: list[Row] = [
     # --- public
     Row("GET", "/api/v1/openapi.json", everyone(200)),
     Row("GET", "/api/v1/docs", everyone(200)),
@@ -199,7 +165,7 @@ TABLE: list[Row] = [
         "POST",
         "/orgs",
         only({OPERATOR}, 303, 403),
-        form=lambda: {"name": f"Web Org {next(_n)}", "kind": "researcher", "csrf_token": CSRF},
+        form=lambda: {"name": f"Web Org {next_n()}", "kind": "researcher", "csrf_token": CSRF},
     ),
     Row("GET", "/orgs/{org_id}", signed_in(200)),
     Row(
@@ -207,7 +173,7 @@ TABLE: list[Row] = [
         "/orgs/{org_id}/users",
         only(ADMINS_A, 303, 403),
         form=lambda: {
-            "email": f"web{next(_n)}@matrix.example",
+            "email": f"web{next_n()}@matrix.example",
             "password": "y" * 14,
             "role": "viewer",
             "csrf_token": CSRF,
@@ -249,6 +215,10 @@ TABLE: list[Row] = [
     Row("POST", "/kev/reload", only(ANALYSTS, 303, 403), form=lambda: {"csrf_token": CSRF}),
 ]
 
+AREAS = [matrix_clearinghouse, matrix_evals, matrix_review, matrix_designation, matrix_partners]
+TABLE: list[Row] = CORE + [row for area in AREAS for row in area.ROWS]
+FRESH_RE = re.compile(r"\{fresh_(\w+)\}")
+
 
 def _flat_routes(routes: list[Any]) -> Iterator[Any]:
     for r in routes:
@@ -271,7 +241,7 @@ def _route_keys(app: Any) -> set[tuple[str, str]]:
 
 
 def _row_key(row: Row) -> tuple[str, str]:
-    path = row.path.replace("{fresh_webhook_id}", "{webhook_id}").replace("{area}", "{key}")
+    path = FRESH_RE.sub(r"{\1}", row.path).replace("{area}", "{key}")
     return row.method, path
 
 
@@ -346,7 +316,6 @@ def world(matrix_db: str, tmp_path_factory: pytest.TempPathFactory, shared_data:
         doc = json.loads(kev)
         doc["vulnerabilities"] = doc["vulnerabilities"][:3]
         load_kev(s, SYSTEM, json.dumps(doc).encode())
-        s.commit()
         ids = {
             "org_id": str(org_a.id),
             "org_b_id": str(org_b.id),
@@ -356,8 +325,16 @@ def world(matrix_db: str, tmp_path_factory: pytest.TempPathFactory, shared_data:
             "cve_id": doc["vulnerabilities"][0]["cveID"],
             "area": "evals",
         }
+        ctx = SeedContext(s, rt, org_a, org_b, org_ops, users, principals, shared_data, ids)
+        for area in AREAS:
+            seed = getattr(area, "seed", None)
+            if seed is not None:
+                s.flush()
+                ids.update(seed(ctx))
+        s.commit()
         # Organisation-A template for request bodies.
         principal_a = principals[ADMIN_A]
+    area_fresh = {k: f for area in AREAS for k, f in getattr(area, "FRESH", {}).items()}
 
     def fresh(kind: str) -> str:
         with rt.sessions() as s2:
@@ -378,6 +355,12 @@ def world(matrix_db: str, tmp_path_factory: pytest.TempPathFactory, shared_data:
                 s2.add(job2)
                 s2.flush()
                 out = str(job2.id)
+            elif kind in area_fresh:
+                out = area_fresh[kind](
+                    SeedContext(
+                        s2, rt, ctx.org_a, ctx.org_b, ctx.org_ops, users, principals, shared_data, ids
+                    )
+                )
             else:  # a web session that may be ended
                 p = principals[kind]
                 out = auth.start_web_session(s2, p, max_age_s=3600)
@@ -406,8 +389,8 @@ def test_matrix_covers_every_route(world: World) -> None:
 def _request(world: World, row: Row, who: str) -> Any:
     ids = dict(world.ids)
     path = row.path
-    if "{fresh_webhook_id}" in path:
-        path = path.replace("{fresh_webhook_id}", world.fresh("webhook"))
+    for m in FRESH_RE.finditer(row.path):
+        path = path.replace(m.group(0), world.fresh(m.group(1).removesuffix("_id")))
     path = path.format(**ids)
     headers: dict[str, str] = {}
     cookie = f"fs_csrf={CSRF}"
@@ -421,8 +404,9 @@ def _request(world: World, row: Row, who: str) -> Any:
     kwargs: dict[str, Any] = {}
     if row.json is not None:
         body = row.json()
-        if "{fresh_job_id}" in body.values():
-            ids["fresh_job_id"] = world.fresh("job")
+        for v in body.values():
+            if isinstance(v, str) and (fm := FRESH_RE.fullmatch(v)):
+                ids[v[1:-1]] = world.fresh(fm.group(1).removesuffix("_id"))
         kwargs["json"] = {k: (v.format(**ids) if isinstance(v, str) else v) for k, v in body.items()}
     if row.form is not None:
         kwargs["data"] = row.form()

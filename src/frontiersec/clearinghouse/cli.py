@@ -4,23 +4,15 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy.orm import Session
 
 from frontiersec.clearinghouse import findings as findings_service
 from frontiersec.clearinghouse import kb
+from frontiersec.platform import cli_support
 from frontiersec.platform.auth import service as auth
-from frontiersec.platform.auth.principal import SYSTEM, Principal
-from frontiersec.platform.db import session_scope
-from frontiersec.platform.errors import FrontiersecError
-from frontiersec.platform.logging import configure_logging
-from frontiersec.platform.runtime import Runtime, build_runtime
-from frontiersec.settings import Settings
 
 __all__ = ["findings_app", "kb_app", "sbom_app"]
 
@@ -30,35 +22,11 @@ findings_app = typer.Typer(
 kb_app = typer.Typer(help="The vulnerability knowledge base (OSV advisories).", no_args_is_help=True)
 sbom_app = typer.Typer(help="SBOMs matched against the knowledge base.", no_args_is_help=True)
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-AsOpt = Annotated[str | None, typer.Option("--as", help="Act as this user (audited as them).")]
-
-
-def _settings() -> Settings:
-    s = Settings()
-    configure_logging(s.log_level, s.log_format)
-    return s
-
-
-@contextmanager
-def _unit(settings: Settings) -> Iterator[tuple[Runtime, Session]]:
-    """One committed transaction; a domain error becomes a message and a non-zero exit (nothing written)."""
-    rt = build_runtime(settings)
-    try:
-        with session_scope(rt.sessions) as s:
-            yield rt, s
-    except FrontiersecError as exc:
-        detail = exc.detail
-        if exc.errors and all(e.field not in detail for e in exc.errors):
-            detail += " (" + "; ".join(f"{e.field}: {e.message}" for e in exc.errors) + ")"
-        typer.echo(f"error: {detail}", err=True)
-        raise typer.Exit(2 if exc.status in (413, 422) else 1) from exc
-    finally:
-        rt.engine.dispose()
-
-
-def _actor(s: Session, as_email: str | None) -> Principal:
-    return auth.principal_for_email(s, as_email) if as_email else SYSTEM
+JsonOpt = cli_support.JsonOpt
+AsOpt = cli_support.AsOpt
+_settings = cli_support.load_settings
+_unit = cli_support.unit
+_actor = cli_support.actor
 
 
 @kb_app.command("load-osv")

@@ -1,0 +1,3 @@
+"""Designation background jobs."""
+
+from __future__ import annotations

@@ -1,0 +1,7 @@
+"""Evals JSON API (`/api/v1/...`)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api/v1", tags=["evals"])

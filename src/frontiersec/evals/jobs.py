@@ -1,0 +1,3 @@
+"""Evals background jobs."""
+
+from __future__ import annotations

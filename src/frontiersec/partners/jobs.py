@@ -1,0 +1,3 @@
+"""Partners background jobs."""
+
+from __future__ import annotations

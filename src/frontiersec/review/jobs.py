@@ -1,0 +1,3 @@
+"""Review background jobs."""
+
+from __future__ import annotations

@@ -1,0 +1,7 @@
+"""Authorization-matrix rows for the designation area (see ``matrix_common``)."""
+
+from __future__ import annotations
+
+from tests.contract.matrix_common import Row
+
+ROWS: list[Row] = []
