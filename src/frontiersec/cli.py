@@ -84,8 +84,8 @@ def demo_load(as_json: JsonOpt = False) -> None:
 
     s = _settings()
     _upgrade(s)
-    with _unit(s) as (_rt, session):
-        result = load_demo(session, s)
+    with _unit(s) as (rt, session):
+        result = load_demo(session, s, rt.box)
     typer.echo(
         json.dumps(result, indent=2, default=str)
         if as_json
@@ -110,13 +110,13 @@ def serve(
 
     s = _settings()
     _upgrade(s)
-    with _unit(s) as (_rt, session):
+    with _unit(s) as (rt, session):
         if not no_demo and not has_users(session):
             typer.echo(
                 f"empty database: loading demo data (real KEV catalog from {s.demo_data / 'cisa-kev'}) ...",
                 err=True,
             )
-            load_demo(session, s)
+            load_demo(session, s, rt.box)
         demo = demo_logins(session)
     application = create_app(s, start_consumer=s.run_consumer_in_serve and not s.redis_url)
     typer.echo(

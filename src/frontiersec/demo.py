@@ -8,15 +8,30 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from frontiersec.clearinghouse import demo as clearinghouse_demo
 from frontiersec.clearinghouse.service import load_kev, read_kev_file
+from frontiersec.designation import demo as designation_demo
+from frontiersec.evals import demo as evals_demo
+from frontiersec.partners import demo as partners_demo
 from frontiersec.platform.auth.models import Organization, User
 from frontiersec.platform.auth.principal import SYSTEM
 from frontiersec.platform.auth.service import create_org, create_user, ensure_program_office
 from frontiersec.platform.errors import InvalidInput
+from frontiersec.platform.secrets_box import SecretBox
+from frontiersec.review import demo as review_demo
 
 __all__ = ["DEMO_PASSWORD", "DEMO_USERS", "demo_logins", "has_users", "load_demo"]
 
 DEMO_PASSWORD = "frontiersec-demo"
+
+# In dependency order: evaluations feed review and designation; partners need a determination.
+AREA_DEMOS = [
+    ("clearinghouse", clearinghouse_demo),
+    ("evals", evals_demo),
+    ("review", review_demo),
+    ("designation", designation_demo),
+    ("partners", partners_demo),
+]
 
 # (organisation, kind, sector) and its users: (email, name, role, what they come to do)
 DEMO_ORGS: list[tuple[str, str, str | None]] = [
@@ -76,8 +91,9 @@ DEMO_USERS: list[DemoUser] = [
 ]
 
 
-def load_demo(session: Session, settings: Any) -> dict[str, Any]:
-    """Create the demo organisations and users (once) and load the real KEV catalog."""
+def load_demo(session: Session, settings: Any, box: SecretBox) -> dict[str, Any]:
+    """Create the demo organisations and users (once), load the real KEV catalog, then let each
+    area add its own demo records (clearinghouse, evaluations, review, designation, partners)."""
     office = ensure_program_office(session)
     orgs = {o.name: o for o in session.execute(select(Organization)).scalars()}
     orgs[office.name] = office
@@ -110,7 +126,10 @@ def load_demo(session: Session, settings: Any) -> dict[str, Any]:
         schema_path=kev_path.parent / "known_exploited_vulnerabilities_schema.json",
         source=kev_path.name,
     )
-    return {"organisations": len(DEMO_ORGS) + 1, "users_created": created, "kev": kev.__dict__}
+    out: dict[str, Any] = {"organisations": len(DEMO_ORGS) + 1, "users_created": created, "kev": kev.__dict__}
+    for name, area in AREA_DEMOS:
+        out[name] = area.seed_demo(session, settings, box)
+    return out
 
 
 def demo_logins(session: Session) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from frontiersec.clearinghouse.service import load_kev
 from frontiersec.demo import load_demo
 from frontiersec.platform.auth.principal import SYSTEM
 from frontiersec.platform.errors import InvalidInput
+from frontiersec.platform.runtime import Runtime
 from frontiersec.settings import Settings
 from tests.factories import bearer, make_org, make_user
 
@@ -36,8 +37,8 @@ def _count(session: Session) -> int:
 
 
 @pytest.fixture
-def loaded(session: Session, settings: Settings) -> dict[str, str]:
-    load_demo(session, settings)
+def loaded(session: Session, settings: Settings, rt: Runtime) -> dict[str, str]:
+    load_demo(session, settings, rt.box)
     user = make_user(session, make_org(session), role="viewer")
     headers = bearer(session, user, ("read",))
     session.commit()
