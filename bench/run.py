@@ -1,39 +1,58 @@
-"""Run every benchmark and write ``bench/RESULTS.md``: ``python -m bench.run``."""
+"""Run every benchmark and write ``bench/RESULTS.md``: ``python -m bench.run [SECTION ...]``.
+
+Each section is a module of this package with a ``section() -> str`` function that runs its
+measurements (including the named peer or baseline, in the same run) and returns Markdown.
+Running only some sections rewrites only theirs: the others keep their last results.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import os
 import platform
+import re
+import sys
 from pathlib import Path
 
-from bench import sbom_match
-
 HERE = Path(__file__).parent
+RESULTS = HERE / "RESULTS.md"
+SECTIONS = ["sbom_match", "intake", "similarity", "evals_harness", "evals_sandbox", "evals_throughput"]
+_MARK = re.compile(r"<!-- section:(\w+) -->\n(.*?)<!-- /section:\1 -->\n", re.S)
 
 
-def main() -> None:
-    """Run the benchmarks in one process and write the results table."""
-    rows = sbom_match.run()
+def _previous() -> dict[str, str]:
+    if not RESULTS.exists():
+        return {}
+    return {m.group(1): m.group(2) for m in _MARK.finditer(RESULTS.read_text())}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the chosen sections (all by default) and rewrite the results table."""
+    chosen = argv if argv else SECTIONS
+    unknown = [c for c in chosen if c not in SECTIONS]
+    if unknown:
+        raise SystemExit(f"unknown section(s) {unknown}; choose from {SECTIONS}")
+    bodies = _previous()
+    for name in chosen:
+        print(f"== {name}", file=sys.stderr, flush=True)
+        mod = importlib.import_module(f"bench.{name}")
+        bodies[name] = mod.section().strip() + "\n"
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    text = f"""# Benchmark results
+    parts = [
+        f"""# Benchmark results
 
-Written by `python -m bench.run` ({now}) on {platform.machine()}, {os.cpu_count()} cores,
-Python {platform.python_version()}. Timings are wall-clock seconds of one run; compare rows of
-the same run only.
-
-## SBOM matching: advisory index vs naive loop over every advisory
-
-{sbom_match.__doc__.strip()}
-
-{sbom_match.table(rows)}
-
-Target (issue 4): a 10,000-component SBOM against the full PyPI OSV data in < 1 s once the index
-is built.
+Written by `python -m bench.run` (last run {now}; sections run: {", ".join(chosen)}) on
+{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}. Each section
+compares against its named peer or baseline in the same run; compare rows of one section only.
 """
-    (HERE / "RESULTS.md").write_text(text)
-    print(text)
+    ]
+    for name in SECTIONS:
+        if name in bodies:
+            parts.append(f"<!-- section:{name} -->\n{bodies[name]}<!-- /section:{name} -->\n")
+    RESULTS.write_text("\n".join(parts))
+    print(RESULTS.read_text())
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
