@@ -9,8 +9,9 @@
 # Steps:
 #   1. find Python 3.11+ (FRONTIERSEC_PYTHON overrides)
 #   2. create .venv when missing (or when it no longer runs)
-#   3. `pip install -e '.[dev]'` only when pyproject.toml changed since the last
-#      install (sha256 stamp in .venv/.frontiersec-install-stamp)
+#   3. `pip install torch==2.13.0` (CPU wheel) then `pip install -e '.[dev,embeddings]'`, only
+#      when pyproject.toml (or these specs) changed since the last install (sha256 stamp in
+#      .venv/.frontiersec-install-stamp); FRONTIERSEC_NO_EMBEDDINGS=1 skips the embeddings extra
 #   4. htmx 2.x into src/frontiersec/platform/static/vendor/htmx.min.js (gitignored),
 #      from the npm registry with `npm pack htmx.org@2`, never a CDN; the tarball
 #      is cached under ~/.cache/frontiersec so later setups need no network.
@@ -57,17 +58,30 @@ _fs_setup_venv() {
 
 _fs_setup_pip() {
     local root="$1" venv="$1/.venv" stamp want have=""
+    # The optional `embeddings` extra (dedup layer 4) pulls in PyTorch: torch is installed first,
+    # pinned, so pip takes the CPU wheel these machines carry (pip find-links) instead of the
+    # multi-GB CUDA build. FRONTIERSEC_TORCH_INDEX_URL (e.g. https://download.pytorch.org/whl/cpu)
+    # picks an index elsewhere; FRONTIERSEC_NO_EMBEDDINGS=1 leaves the extra out.
+    local torch_spec="torch==2.13.0" extras=".[dev,embeddings]"
+    [[ -n "${FRONTIERSEC_NO_EMBEDDINGS:-}" ]] && extras=".[dev]"
     stamp="$venv/.frontiersec-install-stamp"
-    want="$(cat "$root/pyproject.toml" <("$venv/bin/python" -c 'import sys; print(sys.version)') |
+    want="$(cat "$root/pyproject.toml" <("$venv/bin/python" -c 'import sys; print(sys.version)') \
+        <(printf '%s %s %s\n' "$extras" "$torch_spec" "${FRONTIERSEC_TORCH_INDEX_URL:-}") |
         sha256sum | cut -d' ' -f1)" || return 1
     [[ -f "$stamp" ]] && have="$(cat "$stamp")"
     if [[ "$want" == "$have" && -x "$venv/bin/frontiersec" && -x "$venv/bin/pytest" ]]; then
         return 0
     fi
-    _fs_setup_say "pip install -e '.[dev]' (pyproject.toml changed or first install; minutes on a fresh machine)"
     rm -f "$stamp"
+    if [[ "$extras" == *embeddings* ]]; then
+        _fs_setup_say "pip install $torch_spec (CPU build, first: the embeddings extra needs it)"
+        (cd "$root" && PIP_DISABLE_PIP_VERSION_CHECK=1 "$venv/bin/python" -m pip install \
+            --quiet --progress-bar off ${FRONTIERSEC_TORCH_INDEX_URL:+--index-url "$FRONTIERSEC_TORCH_INDEX_URL"} \
+            "$torch_spec") || return 1
+    fi
+    _fs_setup_say "pip install -e '$extras' (pyproject.toml changed or first install; minutes on a fresh machine)"
     (cd "$root" && PIP_DISABLE_PIP_VERSION_CHECK=1 "$venv/bin/python" -m pip install \
-        --quiet --progress-bar off -e '.[dev]') || return 1
+        --quiet --progress-bar off -e "$extras") || return 1
     printf '%s\n' "$want" >"$stamp"
 }
 

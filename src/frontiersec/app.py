@@ -50,7 +50,11 @@ ROOT = Path(frontiersec.__file__).parent
 AREAS = ("clearinghouse", "evals", "review", "designation", "partners")
 NAV = [
     ("/", "Dashboard", "viewer"),
+    ("/vulns", "Vulnerabilities", "viewer"),
+    ("/findings", "Findings", "viewer"),
     ("/kev", "KEV", "viewer"),
+    ("/review", "Review", "viewer"),
+    ("/designation", "Designation", "viewer"),
     ("/jobs", "Jobs", "viewer"),
     ("/orgs", "Organisations", "viewer"),
     ("/audit", "Audit", "admin"),

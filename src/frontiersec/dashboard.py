@@ -10,6 +10,8 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from frontiersec.clearinghouse import web as clearinghouse_web
+from frontiersec.designation import web as designation_web
+from frontiersec.evals import web as evals_web
 from frontiersec.platform.audit.service import count_entries
 from frontiersec.platform.auth.models import Role
 from frontiersec.platform.auth.principal import Principal
@@ -17,32 +19,12 @@ from frontiersec.platform.errors import NotFound
 from frontiersec.platform.http import DbSession, WebPrincipal
 from frontiersec.platform.jobs import list_jobs
 from frontiersec.platform.web import templates
+from frontiersec.review import web as review_web
 
 router = APIRouter(include_in_schema=False)
 
 # Areas whose pages come with later work: the card says what will appear and how to fill it.
 PLANNED: dict[str, dict[str, str]] = {
-    "evals": {
-        "title": "Evaluations",
-        "empty": "Cyber-capability benchmark runs against model endpoints will appear here, with each "
-        "family's success rate and 95% interval. The 25-task cyber-core suite is ready: list it with "
-        "`frontiersec evals tasks` and prove it with `frontiersec evals selftest`.",
-    },
-    "review": {
-        "title": "Pre-release review",
-        "empty": "Models that developers submit for voluntary review, with the window countdown (at most 30 "
-        "days) and the review team. AI developers submit with `frontiersec review submit`.",
-    },
-    "designation": {
-        "title": "Designation",
-        "empty": "Signed determinations of covered frontier models, each with its reasons, the policy "
-        "commitment it applied, and the reconsideration clock.",
-    },
-    "partners": {
-        "title": "Trusted partners",
-        "empty": "Organisations jointly approved by a developer and an agency, with their scoped, "
-        "time-limited access grants and usage.",
-    },
     "directives": {
         "title": "Directives",
         "empty": "Binding operational directives, agency assets matched against KEV and clearinghouse "
@@ -75,14 +57,20 @@ def _admin_card(session: Session, principal: Principal) -> dict[str, Any]:
 
 
 CardFn = Callable[[Session, Principal], dict[str, Any]]
-CARDS: list[CardFn] = [clearinghouse_web.dashboard_card, _admin_card]
+CARDS: list[CardFn] = [
+    clearinghouse_web.dashboard_card,
+    evals_web.dashboard_card,
+    review_web.dashboard_card,
+    designation_web.dashboard_card,
+    _admin_card,
+]
 
 
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request, session: DbSession, principal: WebPrincipal) -> Response:
     """Cards for every area, with live numbers or an empty state that says how to fill it."""
     cards = [fn(session, principal) for fn in CARDS]
-    cards[1:1] = [
+    cards[-1:-1] = [
         {
             "title": p["title"],
             "href": f"/area/{key}",

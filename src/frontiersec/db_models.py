@@ -1,5 +1,6 @@
 """Imports every area's models so ``Base.metadata`` (and Alembic) sees all tables."""
 
+from frontiersec.clearinghouse import kb_models as clearinghouse_kb_models
 from frontiersec.clearinghouse import models as clearinghouse_models
 from frontiersec.designation import models as designation_models
 from frontiersec.evals import models as evals_models
@@ -14,6 +15,7 @@ __all__ = [
     "Base",
     "audit_models",
     "auth_models",
+    "clearinghouse_kb_models",
     "clearinghouse_models",
     "designation_models",
     "evals_models",

@@ -78,6 +78,49 @@ class Settings(BaseSettings):
     webhook_backoff_base_s: float = Field(
         default=30.0, description="First retry delay; each later retry doubles it (exponential backoff)."
     )
+    reconsideration_request_days: int = Field(
+        default=30,
+        ge=1,
+        description="Days after a determination is issued during which the developer may request "
+        "reconsideration.",
+    )
+    reconsideration_decision_days: int = Field(
+        default=30, ge=1, description="Days designation officials have to decide a reconsideration request."
+    )
+    kb_kev_url: str = Field(
+        default="https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json",
+        description="Where `kb sync` fetches CISA's KEV catalog (JSON).",
+    )
+    kb_osv_url: str = Field(
+        default="https://osv-vulnerabilities.storage.googleapis.com/{ecosystem}/all.zip",
+        description="Where `kb sync` fetches an OSV ecosystem export; `{ecosystem}` is replaced.",
+    )
+    kb_osv_ecosystems: list[str] = Field(
+        default_factory=lambda: ["PyPI", "Go", "crates.io"],
+        description="OSV ecosystems `kb sync` fetches when none is given (JSON list in the environment).",
+    )
+    kb_epss_url: str = Field(
+        default="https://epss.empiricalsecurity.com/epss_scores-current.csv.gz",
+        description="Where `kb sync` fetches FIRST's daily EPSS scores (CSV, gzip).",
+    )
+    kb_feed_timeout_s: float = Field(
+        default=60.0, description="Connect/read timeout of one feed download step in `kb sync`."
+    )
+    kb_feed_max_bytes: int = Field(
+        default=2 * 1024 * 1024 * 1024, description="Largest feed download `kb sync` accepts."
+    )
+    review_window_max_days: int = Field(
+        default=30,
+        ge=1,
+        description="Longest pre-release review window (submission to planned release to trusted "
+        "partners) in days; a later release date is refused with the reason.",
+    )
+    review_eval_suite: str = Field(
+        default="cyber-core", description="Evaluation suite scheduled against a submitted model's endpoint."
+    )
+    review_eval_limit: int | None = Field(
+        default=None, description="Samples per task of the scheduled review runs (unset: the whole suite)."
+    )
 
     @property
     def resolved_database_url(self) -> str:

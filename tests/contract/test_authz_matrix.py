@@ -323,7 +323,7 @@ def world(matrix_db: str, tmp_path_factory: pytest.TempPathFactory, shared_data:
             "webhook_id": str(sub.id),
             "token_id": str(target_token.id),
             "cve_id": doc["vulnerabilities"][0]["cveID"],
-            "area": "evals",
+            "area": "directives",
         }
         ctx = SeedContext(s, rt, org_a, org_b, org_ops, users, principals, shared_data, ids)
         for area in AREAS:

@@ -1,20 +1,39 @@
-"""Findings use cases: import scanner output, deduplicate across finders, credit the first finder."""
+"""Findings use cases: import scanner output, deduplicate across finders, credit the first finder.
+
+An import streams: the parser's iterator is consumed in batches of :data:`BATCH` findings, and
+each batch is decided and written before the next is read, so memory stays flat whatever the
+size of the file. Per batch the importer runs a handful of set-based queries (fingerprints, aliases
+and layer-3 loci by IN-list, the clusters they name) and Core bulk inserts (executemany); no ORM
+object per finding. Everything happens in the caller's transaction: a file that fails half-way
+leaves nothing behind (the boundary rolls back) and can be imported again.
+
+Re-importing a file goes through the same fingerprint path (layer 1): every finding is looked up
+by fingerprint and counted as a duplicate; there is no whole-file short-cut.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from frontiersec.clearinghouse import dedup
-from frontiersec.clearinghouse.intake import IntakeError, NormalizedFinding, ParseOptions, parse_file
+from frontiersec.clearinghouse.intake import (
+    IntakeError,
+    NormalizedFinding,
+    ParseOptions,
+    ParseResult,
+    parse_file,
+)
 from frontiersec.clearinghouse.models import ClusterAlias, ClusterMerge, Finding, ImportBatch, VulnCluster
 from frontiersec.platform.audit.service import record
 from frontiersec.platform.auth.models import Organization
@@ -23,15 +42,25 @@ from frontiersec.platform.clock import utcnow
 from frontiersec.platform.db import new_id
 from frontiersec.platform.errors import FieldError, InvalidInput
 
-__all__ = ["FindingsImportResult", "finding_counts", "import_findings"]
+_CLUSTERS = cast(Table, VulnCluster.__table__)
+_FINDINGS = cast(Table, Finding.__table__)
+_MERGES = cast(Table, ClusterMerge.__table__)
+_ALIASES = cast(Table, ClusterAlias.__table__)
 
-BATCH = 1000
-CHUNK = 500  # IN-list size for lookups
+__all__ = ["BATCH", "FindingsImportResult", "finding_counts", "import_findings", "import_parsed"]
+
+BATCH = 2000
+"""Findings decided and written together (also the size of the IN-lists of one batch)."""
+
+_RUN_RE = re.compile(r"^\$\.runs\[(\d+)\]")
 
 
 @dataclass(frozen=True)
 class FindingsImportResult:
-    """What one import did (``warnings`` as ``"<json path>: <message>"`` strings)."""
+    """What one import did (``warnings`` as ``"<json path>: <message>"`` strings).
+
+    ``merged_by_layer`` counts the findings that joined an existing cluster, by dedup layer (2, 3).
+    """
 
     batch_id: uuid.UUID
     format: str
@@ -42,6 +71,7 @@ class FindingsImportResult:
     clusters_created: int
     clusters_joined: int
     warnings: list[str] = field(default_factory=list)
+    merged_by_layer: dict[int, int] = field(default_factory=dict)
 
 
 def _sha256(path: Path) -> str:
@@ -57,22 +87,20 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _chunks(items: list[str]) -> Iterable[list[str]]:
-    for i in range(0, len(items), CHUNK):
-        yield items[i : i + CHUNK]
+def _invalid(path: Path | str, exc: IntakeError) -> InvalidInput:
+    name = Path(path).name
+    return InvalidInput(f"{name}: {exc.pointer}: {exc.reason}", errors=[FieldError(exc.pointer, exc.reason)])
 
 
-def _parse(
-    path: Path, fmt: str, options: ParseOptions, schemas_dir: Path | None
-) -> tuple[Any, list[NormalizedFinding]]:
-    try:
-        result = parse_file(path, fmt, options, schemas_dir=schemas_dir)
-        findings = result.collect()
-    except IntakeError as exc:
-        raise InvalidInput(
-            f"{path.name}: {exc.pointer}: {exc.reason}", errors=[FieldError(exc.pointer, exc.reason)]
-        ) from exc
-    return result, findings
+def _batches(items: Iterable[NormalizedFinding], size: int) -> Iterator[list[NormalizedFinding]]:
+    chunk: list[NormalizedFinding] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _finder(org_id: uuid.UUID, org_name: str, at: dt.datetime) -> dict[str, str]:
@@ -91,6 +119,499 @@ def _recredit(finders: list[dict[str, str]]) -> tuple[list[dict[str, str]], dict
     return out, out[0]
 
 
+def _credit_columns(finders: list[dict[str, str]]) -> dict[str, Any]:
+    if len(finders) == 1:  # the common case: a new cluster of one finding
+        only = finders[0]
+        return {
+            "finders": [only],
+            "first_finder_org_id": uuid.UUID(only["org_id"]),
+            "first_found_at": dt.datetime.fromisoformat(only["found_at"]),
+        }
+    ordered, first = _recredit(finders)
+    return {
+        "finders": ordered,
+        "first_finder_org_id": uuid.UUID(first["org_id"]) if first else None,
+        "first_found_at": dt.datetime.fromisoformat(first["found_at"]) if first else None,
+    }
+
+
+@lru_cache(maxsize=4096)
+def _target(
+    purl: str | None, repo: str | None, commit: str | None, fallback: str | None
+) -> tuple[str | None, str | None]:
+    """``(layer-3 target key, label for reasons)``; cached: a file names few targets."""
+    target = dedup.target_key(purl, repo, commit, fallback)
+    if purl:
+        return target, purl
+    if repo:
+        short = (commit or "")[:12]
+        return target, dedup.normalize_repo(repo) + (f"@{short}" if short else "")
+    return target, None
+
+
+@lru_cache(maxsize=65536)
+def _locus(target: str, path: str) -> str:
+    return dedup.locus(target, path)
+
+
+@lru_cache(maxsize=65536)
+def _family(tool: str | None, rule_id: str | None) -> str | None:
+    return dedup.rule_family(tool, rule_id)
+
+
+@dataclass(slots=True)
+class _Site:
+    """Layer-3 facts of one incoming finding (``None`` fields when layer 3 does not apply)."""
+
+    locus: str | None = None
+    label: str = ""
+    site: dedup.Site | None = None
+
+
+class _Importer:
+    """Decides and writes one import, batch by batch (state beyond a batch lives in the database)."""
+
+    def __init__(
+        self,
+        session: Session,
+        principal: Principal,
+        org: Organization,
+        batch_id: uuid.UUID,
+        filename: str,
+        model_id: str | None,
+        now: dt.datetime,
+    ) -> None:
+        self.session = session
+        self.principal = principal
+        self.org = org
+        self.batch_id = batch_id
+        self.filename = filename
+        self.model_id = model_id
+        self.now = now
+        self.new = self.duplicates = self.created = self.joined = 0
+        self.by_layer: dict[int, int] = {2: 0, 3: 0}
+
+    # --- layer-3 facts ---------------------------------------------------------------------------
+
+    def _site(self, f: NormalizedFinding) -> _Site:
+        if not f.path or f.start_line is None:
+            return _Site()
+        fallback = label = None
+        if f.source_format == "sarif":
+            run = _RUN_RE.match(f.source_pointer)
+            if run:
+                fallback = f"run:{self.batch_id}:{run.group(1)}"
+                label = f"(run {run.group(1)} of {self.filename}, no target named)"
+        target, tlabel = _target(f.target_purl, f.target_repo, f.target_commit, fallback)
+        if target is None:
+            return _Site()
+        loc = _locus(target, f.path)
+        end = f.end_line if f.end_line is not None and f.end_line >= f.start_line else f.start_line
+        site = dedup.Site(
+            loc,
+            f.start_line,
+            end,
+            frozenset(f.cwe_ids),
+            _family(f.tool_name, f.rule_id),
+            f.tool_name,
+            f.rule_id,
+        )
+        return _Site(loc, tlabel or label or target, site)
+
+    # --- queries (one per kind per batch, IN-lists) ----------------------------------------------
+
+    def _known_fingerprints(self, fps: list[str]) -> set[str]:
+        if not fps:
+            return set()
+        return set(
+            self.session.execute(select(Finding.fingerprint).where(Finding.fingerprint.in_(fps))).scalars()
+        )
+
+    def _live(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, tuple[uuid.UUID, dt.datetime]]:
+        """``id -> (live cluster id, its created_at)``, following ``merged_into_id`` chains."""
+        out: dict[uuid.UUID, tuple[uuid.UUID, dt.datetime]] = {}
+        info: dict[uuid.UUID, tuple[uuid.UUID | None, dt.datetime]] = {}
+        todo = set(ids)
+        for _ in range(8):
+            todo -= info.keys()
+            if not todo:
+                break
+            for cid, into, created in self.session.execute(
+                select(VulnCluster.id, VulnCluster.merged_into_id, VulnCluster.created_at).where(
+                    VulnCluster.id.in_(todo)
+                )
+            ).all():
+                info[cid] = (into, created)
+            todo = {into for into, _ in info.values() if into is not None}
+        for cid in ids:
+            cur = cid
+            for _ in range(8):
+                into = info.get(cur, (None, self.now))[0]
+                if into is None or into not in info:
+                    break
+                cur = into
+            out[cid] = (cur, info.get(cur, (None, self.now))[1])
+        return out
+
+    def _state(self, fresh: list[NormalizedFinding], sites: list[_Site]) -> dedup.DedupState:
+        state = dedup.DedupState()
+        aliases = sorted({a for f in fresh for a in dedup.vuln_aliases(f.aliases)})
+        alias_rows: list[tuple[str, uuid.UUID]] = []
+        if aliases:
+            alias_rows = [
+                (a, c)
+                for a, c in self.session.execute(
+                    select(ClusterAlias.alias, ClusterAlias.cluster_id).where(ClusterAlias.alias.in_(aliases))
+                ).all()
+            ]
+        loci = sorted({s.locus for s in sites if s.locus is not None})
+        site_rows: list[Any] = []
+        if loci:
+            site_rows = list(
+                self.session.execute(
+                    select(
+                        Finding.dedup_locus,
+                        Finding.cluster_id,
+                        Finding.start_line,
+                        Finding.end_line,
+                        Finding.cwe_ids,
+                        Finding.rule_id,
+                        Finding.tool_name,
+                    )
+                    .where(Finding.dedup_locus.in_(loci))
+                    .order_by(Finding.found_at, Finding.created_at)
+                ).all()
+            )
+        live = self._live({c for _, c in alias_rows} | {r.cluster_id for r in site_rows})
+        for rank, (cid, _created) in enumerate(
+            sorted(set(live.values()), key=lambda item: (item[1], str(item[0])))
+        ):
+            state.cluster_rank[cid] = rank
+        for a, c in alias_rows:
+            state.alias_cluster[a] = live[c][0]
+        for r in site_rows:
+            if r.start_line is None:
+                continue
+            end = r.end_line if r.end_line is not None and r.end_line >= r.start_line else r.start_line
+            state.sites.setdefault(r.dedup_locus, []).append(
+                dedup.Site(
+                    r.dedup_locus,
+                    r.start_line,
+                    end,
+                    frozenset(r.cwe_ids or ()),
+                    _family(r.tool_name, r.rule_id),
+                    r.tool_name,
+                    r.rule_id,
+                    live[r.cluster_id][0],
+                )
+            )
+        return state
+
+    # --- one batch -------------------------------------------------------------------------------
+
+    def process(self, batch: list[NormalizedFinding]) -> None:
+        """Decide and write one batch of findings."""
+        known = self._known_fingerprints(list({f.fingerprint for f in batch}))
+        seen: set[str] = set()
+        fresh: list[NormalizedFinding] = []
+        for f in batch:
+            if f.fingerprint in known or f.fingerprint in seen:
+                self.duplicates += 1
+                continue
+            seen.add(f.fingerprint)
+            fresh.append(f)
+        if not fresh:
+            return
+        sites = [self._site(f) for f in fresh]
+        state = self._state(fresh, sites)
+        org, now = self.org, self.now
+        org_id, user_id, batch_id = org.id, self.principal.user_id, self.batch_id
+
+        new_clusters: dict[uuid.UUID, dict[str, Any]] = {}
+        extra_aliases: dict[uuid.UUID, list[str]] = {}
+        extra_finders: dict[uuid.UUID, list[dict[str, str]]] = {}
+        alias_rows_new: dict[str, uuid.UUID] = {}
+        merged_away: dict[uuid.UUID, uuid.UUID] = {}
+        finding_rows: list[dict[str, Any]] = []
+        merge_rows: list[dict[str, Any]] = []
+
+        for f, s in zip(fresh, sites, strict=True):
+            decision = dedup.decide(
+                state, f.fingerprint, f.aliases, s.site, target_label=s.label, path=f.path or ""
+            )
+            found_at = f.published or now
+            fid = new_id()
+            vids = dedup.vuln_aliases(f.aliases)
+            if decision.kind == "new":
+                cid: uuid.UUID = new_id()
+                new_clusters[cid] = {
+                    "id": cid,
+                    "owner_org_id": org_id,
+                    "tlp": "AMBER",
+                    "created_by": user_id,
+                    "created_at": now,
+                    "title": (f.title or f.rule_id or (vids[0] if vids else "") or "")[:2000],
+                    "status": "new",
+                    "merged_into_id": None,
+                    "_found_at": found_at,
+                }
+                self.created += 1
+            else:
+                assert isinstance(decision.cluster, uuid.UUID)
+                cid = decision.cluster
+                self.joined += 1
+                self.by_layer[decision.layer] = self.by_layer.get(decision.layer, 0) + 1
+                merge_rows.append(
+                    {
+                        "id": new_id(),
+                        "cluster_id": cid,
+                        "finding_id": fid,
+                        "merged_cluster_id": None,
+                        "layer": decision.layer,
+                        "score": decision.score,
+                        "reason": decision.reason,
+                        "created_at": now,
+                    }
+                )
+                for other, alias in decision.merge:
+                    assert isinstance(other, uuid.UUID)
+                    merged_away[other] = cid
+                    for k, v in list(merged_away.items()):
+                        if v == other:
+                            merged_away[k] = cid
+                    merge_rows.append(
+                        {
+                            "id": new_id(),
+                            "cluster_id": cid,
+                            "finding_id": None,
+                            "merged_cluster_id": other,
+                            "layer": 2,
+                            "score": 1.0,
+                            "reason": f"shared alias {alias}",
+                            "created_at": now,
+                        }
+                    )
+                    extra_aliases.setdefault(cid, []).extend(extra_aliases.pop(other, []))
+                    extra_finders.setdefault(cid, []).extend(extra_finders.pop(other, []))
+                    for a, owner in list(alias_rows_new.items()):
+                        if owner == other:
+                            alias_rows_new[a] = cid
+            mine = extra_aliases.setdefault(cid, [])
+            for a in vids:
+                if a not in mine:
+                    mine.append(a)
+                if state.alias_cluster.get(a) is None:
+                    alias_rows_new[a] = cid
+            extra_finders.setdefault(cid, []).append(_finder(org_id, org.name, found_at))
+            dedup.apply(state, decision, f.fingerprint, f.aliases, cid, s.site)
+            finding_rows.append(
+                {
+                    "id": fid,
+                    "owner_org_id": org_id,
+                    "tlp": "AMBER",
+                    "created_by": user_id,
+                    "created_at": now,
+                    "fingerprint": f.fingerprint,
+                    "batch_id": batch_id,
+                    "cluster_id": cid,
+                    "source_format": f.source_format,
+                    "source_pointer": f.source_pointer,
+                    "tool_name": (f.tool_name or "")[:200] or None,
+                    "tool_version": (f.tool_version or "")[:100] or None,
+                    "model_id": (f.model_id or self.model_id or "")[:200] or None,
+                    "model_version": (f.model_version or "")[:100] or None,
+                    "rule_id": f.rule_id,
+                    "cwe_ids": list(f.cwe_ids),
+                    "severity": str(f.severity),
+                    "title": f.title,
+                    "message": f.message,
+                    "target_purl": f.target_purl,
+                    "target_repo": f.target_repo,
+                    "target_commit": (f.target_commit or "")[:64] or None,
+                    "path": f.path,
+                    "start_line": f.start_line,
+                    "end_line": f.end_line,
+                    "aliases": list(f.aliases),
+                    "status": (f.status or "")[:32] or None,
+                    "found_at": found_at,
+                    "dedup_locus": s.locus,
+                }
+            )
+            self.new += 1
+
+        self._write(
+            new_clusters, extra_aliases, extra_finders, alias_rows_new, merged_away, finding_rows, merge_rows
+        )
+
+    def _write(
+        self,
+        new_clusters: dict[uuid.UUID, dict[str, Any]],
+        extra_aliases: dict[uuid.UUID, list[str]],
+        extra_finders: dict[uuid.UUID, list[dict[str, str]]],
+        alias_rows_new: dict[str, uuid.UUID],
+        merged_away: dict[uuid.UUID, uuid.UUID],
+        finding_rows: list[dict[str, Any]],
+        merge_rows: list[dict[str, Any]],
+    ) -> None:
+        session = self.session
+        # Clusters first (findings and merges reference them), then findings, merges and aliases.
+        for cid, row in new_clusters.items():
+            row["aliases"] = extra_aliases.get(cid, [])
+            finders = extra_finders.get(cid, [])
+            if len(finders) == 1:  # one finding, one finder: this organisation at its date
+                row["finders"] = finders
+                row["first_finder_org_id"] = self.org.id
+                row["first_found_at"] = row.pop("_found_at")
+            else:
+                row.pop("_found_at", None)
+                row.update(_credit_columns(finders))
+        if new_clusters:
+            session.execute(insert(_CLUSTERS), list(new_clusters.values()))
+        session.execute(insert(_FINDINGS), finding_rows)
+        if merge_rows:
+            session.execute(insert(_MERGES), merge_rows)
+        if alias_rows_new:
+            session.execute(
+                insert(_ALIASES),
+                [{"alias": a, "cluster_id": c} for a, c in alias_rows_new.items()],
+            )
+        # Existing clusters this batch joined or merged away: aliases and credit recomputed.
+        existing: set[uuid.UUID] = {c for c in extra_finders if c not in new_clusters}
+        existing |= {c for c in merged_away if c not in new_clusters}
+        current: dict[uuid.UUID, tuple[list[str], list[dict[str, str]]]] = {}
+        if existing:
+            for cid, aliases, finders in session.execute(
+                select(VulnCluster.id, VulnCluster.aliases, VulnCluster.finders).where(
+                    VulnCluster.id.in_(existing)
+                )
+            ).all():
+                current[cid] = (list(aliases or []), list(finders or []))
+        for old in merged_away:
+            # the merged-away cluster's own aliases and finders move to the kept one
+            keep = merged_away[old]
+            aliases, finders = current.get(old, ([], []))
+            extra_aliases.setdefault(keep, [])[:0] = aliases
+            extra_finders.setdefault(keep, [])[:0] = finders
+        updates: list[dict[str, Any]] = []
+        for cid in sorted(existing | set(merged_away), key=str):
+            if cid in merged_away:
+                updates.append({"id": cid, "status": "merged", "merged_into_id": merged_away[cid]})
+                continue
+            aliases, finders = current.get(cid, ([], []))
+            for a in extra_aliases.get(cid, []):
+                if a not in aliases:
+                    aliases.append(a)
+            updates.append({"id": cid, "aliases": aliases, **_credit_columns(finders + extra_finders[cid])})
+        for cid in new_clusters:
+            if cid in merged_away:
+                continue
+            if any(merged_away.get(o) == cid for o in merged_away):
+                row = new_clusters[cid]
+                aliases = list(row["aliases"])
+                for a in extra_aliases.get(cid, []):
+                    if a not in aliases:
+                        aliases.append(a)
+                updates.append({"id": cid, "aliases": aliases, **_credit_columns(extra_finders.get(cid, []))})
+        # executemany UPDATE needs the same keys in every row: group by key set
+        by_keys: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in updates:
+            by_keys.setdefault(tuple(sorted(row)), []).append(row)
+        for rows in by_keys.values():
+            session.execute(update(VulnCluster), rows)
+        for old, keep in merged_away.items():
+            session.execute(update(Finding).where(Finding.cluster_id == old).values(cluster_id=keep))
+            session.execute(
+                update(ClusterAlias).where(ClusterAlias.cluster_id == old).values(cluster_id=keep)
+            )
+
+
+def import_parsed(
+    session: Session,
+    principal: Principal,
+    parsed: ParseResult,
+    *,
+    org: Organization,
+    filename: str,
+    sha256: str,
+    model_id: str | None = None,
+    batch_size: int = BATCH,
+) -> FindingsImportResult:
+    """Import the findings of an opened file (:func:`parse_file`), consuming them in batches.
+
+    Layer 1: a fingerprint already stored (or seen earlier in the file) is a duplicate, counted and
+    not inserted. Layer 2: a finding sharing a vulnerability id with a cluster joins it (merge row,
+    layer 2, reason "shared alias ..."); a finding linking several clusters merges them into the
+    oldest. Layer 3 (:mod:`frontiersec.clearinghouse.dedup`): a code finding at the same target and
+    path as a known one, with a shared CWE or rule family and overlapping lines, joins its cluster
+    (merge row, layer 3, score and reason). The first finder of a cluster is the organisation with
+    the earliest finding date; the others are co-finders with their dates.
+
+    The parser is read lazily, :data:`BATCH` findings at a time; an unusable element part-way
+    raises :class:`InvalidInput` naming the JSON path, after which the caller's rollback removes
+    what earlier batches wrote.
+    """
+    now = utcnow()
+    batch = ImportBatch(
+        id=new_id(),
+        owner_org_id=org.id,
+        tlp="AMBER",
+        created_by=principal.user_id,
+        filename=filename[:500],
+        sha256=sha256,
+        format=str(parsed.format),
+        model_id=model_id,
+    )
+    session.add(batch)
+    session.flush()
+    importer = _Importer(session, principal, org, batch.id, filename, model_id, now)
+    try:
+        for chunk in _batches(parsed, batch_size):
+            importer.process(chunk)
+    except IntakeError as exc:
+        raise _invalid(filename, exc) from exc
+
+    warnings = [f"{w.pointer}: {w.message}" for w in parsed.warnings]
+    batch.received = parsed.received
+    batch.new = importer.new
+    batch.duplicates = importer.duplicates
+    batch.rejected = parsed.rejected
+    batch.warnings = [{"pointer": w.pointer, "message": w.message} for w in parsed.warnings]
+    session.flush()
+    result = FindingsImportResult(
+        batch.id,
+        batch.format,
+        parsed.received,
+        importer.new,
+        importer.duplicates,
+        parsed.rejected,
+        importer.created,
+        importer.joined,
+        warnings,
+        dict(importer.by_layer),
+    )
+    record(
+        session,
+        principal,
+        "findings.import",
+        object_type="import_batch",
+        object_id=batch.id,
+        tlp="AMBER",
+        details={
+            "file": filename,
+            "sha256": sha256,
+            "org": org.slug,
+            "format": batch.format,
+            "received": parsed.received,
+            "new": importer.new,
+            "duplicates": importer.duplicates,
+            "rejected": parsed.rejected,
+            "merged_layer2": importer.by_layer.get(2, 0),
+            "merged_layer3": importer.by_layer.get(3, 0),
+        },
+    )
+    return result
+
+
 def import_findings(
     session: Session,
     principal: Principal,
@@ -103,253 +624,17 @@ def import_findings(
 ) -> FindingsImportResult:
     """Import one scanner-output file as findings of ``org``, deduplicated into clusters.
 
-    Layer 1: a fingerprint already stored (or seen earlier in the file) is a duplicate, counted and
-    not inserted. Layer 2: a finding sharing a vulnerability id with a cluster joins it (merge row,
-    layer 2, reason "shared alias ..."); a finding linking several clusters merges them into the
-    oldest. The first finder of a cluster is the organisation with the earliest finding date.
-    Parsing happens before any write; an unusable file raises :class:`InvalidInput` naming the JSON
-    path, and the caller's transaction keeps the import all-or-nothing.
+    Streams the file (see :func:`import_parsed` for the dedup layers and credit). An unusable file
+    raises :class:`InvalidInput` naming the JSON path; the caller's transaction keeps the import
+    all-or-nothing.
     """
-    options = ParseOptions(model_id=model_id)
-    parsed, findings = _parse(path, fmt, options, schemas_dir)
-    now = utcnow()
-
-    # Load only the state this file can touch: its fingerprints and its aliases.
-    fps = list({f.fingerprint for f in findings})
-    aliases = sorted({a for f in findings for a in dedup.vuln_aliases(f.aliases)})
-    state = dedup.DedupState()
-    for chunk in _chunks(fps):
-        state.fingerprints.update(
-            session.execute(select(Finding.fingerprint).where(Finding.fingerprint.in_(chunk))).scalars()
-        )
-    clusters: dict[uuid.UUID, VulnCluster] = {}
-    for chunk in _chunks(aliases):
-        for alias, alias_cid in session.execute(
-            select(ClusterAlias.alias, ClusterAlias.cluster_id).where(ClusterAlias.alias.in_(chunk))
-        ).all():
-            state.alias_cluster[alias] = alias_cid
-    cids = list(set(state.alias_cluster.values()))
-    for i in range(0, len(cids), CHUNK):
-        for c in session.execute(
-            select(VulnCluster).where(VulnCluster.id.in_(cids[i : i + CHUNK]))
-        ).scalars():
-            clusters[c.id] = c
-    for rank, c in enumerate(sorted(clusters.values(), key=lambda c: (c.created_at, str(c.id)))):
-        state.cluster_rank[c.id] = rank
-
-    batch = ImportBatch(
-        id=new_id(),
-        owner_org_id=org.id,
-        tlp="AMBER",
-        created_by=principal.user_id,
-        filename=path.name[:500],
-        sha256=_sha256(path),
-        format=str(parsed.format),
-        model_id=model_id,
+    try:
+        parsed = parse_file(path, fmt, ParseOptions(model_id=model_id), schemas_dir=schemas_dir)
+    except IntakeError as exc:
+        raise _invalid(path, exc) from exc
+    return import_parsed(
+        session, principal, parsed, org=org, filename=path.name, sha256=_sha256(path), model_id=model_id
     )
-    session.add(batch)
-    session.flush()
-
-    # New clusters and changes to existing ones, kept in memory and written in bulk at the end.
-    new_clusters: dict[uuid.UUID, dict[str, Any]] = {}
-    touched: set[uuid.UUID] = set()
-    cluster_aliases: dict[uuid.UUID, list[str]] = {}
-    cluster_finders: dict[uuid.UUID, list[dict[str, str]]] = {}
-    alias_rows_new: dict[str, uuid.UUID] = {}
-    alias_rows_moved: dict[str, uuid.UUID] = {}
-    merged_away: dict[uuid.UUID, uuid.UUID] = {}
-    finding_rows: list[dict[str, Any]] = []
-    merge_rows: list[dict[str, Any]] = []
-    new = duplicates = created = joined = 0
-
-    def aliases_of(cid: uuid.UUID) -> list[str]:
-        if cid not in cluster_aliases:
-            cluster_aliases[cid] = list(clusters[cid].aliases) if cid in clusters else []
-        return cluster_aliases[cid]
-
-    def finders_of(cid: uuid.UUID) -> list[dict[str, str]]:
-        if cid not in cluster_finders:
-            cluster_finders[cid] = list(clusters[cid].finders) if cid in clusters else []
-        return cluster_finders[cid]
-
-    for f in findings:
-        decision = dedup.decide(state, f.fingerprint, f.aliases)
-        if decision.kind == "duplicate":
-            duplicates += 1
-            continue
-        found_at = f.published or now
-        fid = new_id()
-        vids = dedup.vuln_aliases(f.aliases)
-        if decision.kind == "new":
-            cid: uuid.UUID = new_id()
-            new_clusters[cid] = {
-                "id": cid,
-                "owner_org_id": org.id,
-                "tlp": "AMBER",
-                "created_by": principal.user_id,
-                "created_at": now,
-                "title": (f.title or f.rule_id or (vids[0] if vids else "") or "")[:2000],
-                "status": "new",
-            }
-            created += 1
-        else:
-            assert isinstance(decision.cluster, uuid.UUID)
-            cid = decision.cluster
-            joined += 1
-            merge_rows.append(
-                {
-                    "id": new_id(),
-                    "cluster_id": cid,
-                    "finding_id": fid,
-                    "merged_cluster_id": None,
-                    "layer": 2,
-                    "score": 1.0,
-                    "reason": decision.reason,
-                    "created_at": now,
-                }
-            )
-            for other, alias in decision.merge:
-                assert isinstance(other, uuid.UUID)
-                merged_away[other] = cid
-                merge_rows.append(
-                    {
-                        "id": new_id(),
-                        "cluster_id": cid,
-                        "finding_id": None,
-                        "merged_cluster_id": other,
-                        "layer": 2,
-                        "score": 1.0,
-                        "reason": f"shared alias {alias}",
-                        "created_at": now,
-                    }
-                )
-                for a in aliases_of(other):
-                    if a not in aliases_of(cid):
-                        aliases_of(cid).append(a)
-                finders_of(cid).extend(finders_of(other))
-                for a, owner in list(alias_rows_new.items()):
-                    if owner == other:
-                        alias_rows_new[a] = cid
-                for a, held_by in state.alias_cluster.items():
-                    if held_by == other and a not in alias_rows_new:
-                        alias_rows_moved[a] = cid
-                touched.add(other)
-        known = aliases_of(cid)
-        for a in vids:
-            if a not in known:
-                known.append(a)
-            if state.alias_cluster.get(a) is None:
-                alias_rows_new[a] = cid
-        finders_of(cid).append(_finder(org.id, org.name, found_at))
-        touched.add(cid)
-        dedup.apply(state, decision, f.fingerprint, f.aliases, cid)
-        finding_rows.append(
-            {
-                "id": fid,
-                "owner_org_id": org.id,
-                "tlp": "AMBER",
-                "created_by": principal.user_id,
-                "created_at": now,
-                "fingerprint": f.fingerprint,
-                "batch_id": batch.id,
-                "cluster_id": cid,
-                "source_format": f.source_format,
-                "source_pointer": f.source_pointer,
-                "tool_name": (f.tool_name or "")[:200] or None,
-                "tool_version": (f.tool_version or "")[:100] or None,
-                "model_id": (f.model_id or model_id or "")[:200] or None,
-                "model_version": (f.model_version or "")[:100] or None,
-                "rule_id": f.rule_id,
-                "cwe_ids": list(f.cwe_ids),
-                "severity": str(f.severity),
-                "title": f.title,
-                "message": f.message,
-                "target_purl": f.target_purl,
-                "target_repo": f.target_repo,
-                "target_commit": (f.target_commit or "")[:64] or None,
-                "path": f.path,
-                "start_line": f.start_line,
-                "end_line": f.end_line,
-                "aliases": list(f.aliases),
-                "status": (f.status or "")[:32] or None,
-                "found_at": found_at,
-            }
-        )
-        new += 1
-
-    # Clusters first (findings and merges reference them), then findings, then merges and aliases.
-    for cid, row in new_clusters.items():
-        finders, first = _recredit(finders_of(cid))
-        row["aliases"] = aliases_of(cid)
-        row["finders"] = finders
-        row["first_finder_org_id"] = uuid.UUID(first["org_id"]) if first else None
-        row["first_found_at"] = dt.datetime.fromisoformat(first["found_at"]) if first else None
-    rows = list(new_clusters.values())
-    for i in range(0, len(rows), BATCH):
-        session.execute(insert(VulnCluster), rows[i : i + BATCH])
-    for i in range(0, len(finding_rows), BATCH):
-        session.execute(insert(Finding), finding_rows[i : i + BATCH])
-    if merge_rows:
-        session.execute(insert(ClusterMerge), merge_rows)
-    if alias_rows_new:
-        session.execute(
-            insert(ClusterAlias), [{"alias": a, "cluster_id": c} for a, c in alias_rows_new.items()]
-        )
-    if alias_rows_moved:
-        session.execute(
-            update(ClusterAlias), [{"alias": a, "cluster_id": c} for a, c in alias_rows_moved.items()]
-        )
-    existing_updates: list[dict[str, Any]] = []
-    for cid in touched:
-        if cid in merged_away:
-            existing_updates.append({"id": cid, "status": "merged", "merged_into_id": merged_away[cid]})
-            continue
-        if cid in new_clusters:
-            continue
-        finders, first = _recredit(finders_of(cid))
-        existing_updates.append(
-            {
-                "id": cid,
-                "aliases": aliases_of(cid),
-                "finders": finders,
-                "first_finder_org_id": uuid.UUID(first["org_id"]) if first else None,
-                "first_found_at": dt.datetime.fromisoformat(first["found_at"]) if first else None,
-            }
-        )
-    if existing_updates:
-        session.execute(update(VulnCluster), existing_updates)
-    for old, target in merged_away.items():
-        session.execute(update(Finding).where(Finding.cluster_id == old).values(cluster_id=target))
-
-    warnings = [f"{w.pointer}: {w.message}" for w in parsed.warnings]
-    batch.received = parsed.received
-    batch.new = new
-    batch.duplicates = duplicates
-    batch.rejected = parsed.rejected
-    batch.warnings = [{"pointer": w.pointer, "message": w.message} for w in parsed.warnings]
-    session.flush()
-    result = FindingsImportResult(
-        batch.id, batch.format, parsed.received, new, duplicates, parsed.rejected, created, joined, warnings
-    )
-    record(
-        session,
-        principal,
-        "findings.import",
-        object_type="import_batch",
-        object_id=batch.id,
-        tlp="AMBER",
-        details={
-            "file": path.name,
-            "sha256": batch.sha256,
-            "org": org.slug,
-            "format": batch.format,
-            "received": parsed.received,
-            "new": new,
-            "duplicates": duplicates,
-            "rejected": parsed.rejected,
-        },
-    )
-    return result
 
 
 def finding_counts(session: Session) -> dict[str, int]:

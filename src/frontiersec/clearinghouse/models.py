@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Date, Float, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from frontiersec.platform.clock import utcnow
@@ -18,6 +18,7 @@ __all__ = [
     "ClusterAlias",
     "ClusterMerge",
     "Finding",
+    "FindingEmbedding",
     "ImportBatch",
     "KevEntry",
     "VulnCluster",
@@ -118,11 +119,18 @@ class ClusterMerge(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     cluster_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("vuln_clusters.id"), index=True)
     finding_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("findings.id"))
-    merged_cluster_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("vuln_clusters.id"))
+    merged_cluster_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("vuln_clusters.id"), index=True)
     layer: Mapped[int] = mapped_column(Integer)
     score: Mapped[float] = mapped_column(Float, default=1.0)
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Manual decisions (layer 0): ``kind`` is ``merge`` (``merged_cluster_id`` folded into
+    # ``cluster_id``), ``split`` (``finding_ids`` moved out of ``merged_cluster_id`` into the new
+    # ``cluster_id``) or ``restore`` (a split that revives a merged cluster); NULL for automatic
+    # rows, whose kind follows from ``finding_id`` / ``merged_cluster_id``.
+    kind: Mapped[str | None] = mapped_column(String(16))
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    finding_ids: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class Finding(OwnedMixin, Base):
@@ -154,8 +162,27 @@ class Finding(OwnedMixin, Base):
     aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
     status: Mapped[str | None] = mapped_column(String(32))
     found_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    dedup_locus: Mapped[str | None] = mapped_column(String(32), index=True)
+    """Dedup layer 3 blocking key: hash of (target, path); see ``clearinghouse.dedup.locus``."""
 
 
 register_shareable("finding", Finding)
 register_shareable("vuln_cluster", VulnCluster)
 register_shareable("import_batch", ImportBatch)
+
+
+class FindingEmbedding(Base):
+    """Dedup layer 4: the text embedding of one finding (``clearinghouse.similarity``), so each
+    finding is embedded once. ``vector`` holds ``dim`` little-endian float32 values, L2-normalised;
+    ``model`` and ``text_sha256`` say what was embedded (a change of either embeds it again)."""
+
+    __tablename__ = "finding_embeddings"
+
+    finding_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("findings.id", ondelete="CASCADE"), primary_key=True
+    )
+    model: Mapped[str] = mapped_column(String(100))
+    text_sha256: Mapped[str] = mapped_column(String(64))
+    dim: Mapped[int] = mapped_column(Integer)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

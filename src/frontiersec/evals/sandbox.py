@@ -1,54 +1,82 @@
 """Process isolation for evaluation runs with bubblewrap (Debian's ``bwrap``).
 
-One :class:`BwrapSandbox` holds one sample's environment. All of its commands share a
-network namespace (loopback only), a PID namespace and a user namespace, so a task's
+One :class:`BwrapSandbox` holds one sample's environment. One bubblewrap process, the
+*holder*, builds the sandbox once: its user, mount, PID, network (loopback only), IPC,
+UTS and cgroup namespaces with every mount in place. Each command then *enters* those
+namespaces with ``nsenter`` — no second bwrap and no mounts per command — so a task's
 service started by one exec on ``127.0.0.1:PORT`` is reachable from later execs, and a
 background process started with ``&`` outlives the exec that started it::
 
-    host (root)                             sandbox (one per sample)
-    ───────────                             ────────────────────────
+    host (root)                                  sandbox (one per sample)
+    ───────────                                  ────────────────────────
     BwrapSandbox.__init__
-      setpriv --reuid U ── bwrap ─────────▶ holder: pid 1 of the PID ns, owns the
-         --unshare-all --die-with-parent      user ns (U ↔ uid 1000) and the net ns
-         sleep infinity                       (lo only)
+      [memory cgroup created, limit written]
+      sh: join cgroup ─ setpriv --reuid U ─ bwrap ─▶ holder: pid 1 of the PID ns, owns
+         --unshare-all --die-with-parent            the user ns (U ↔ uid 1000), the net
+         --ro-bind /usr ... --bind work /work       ns (lo only) and the mount ns:
+         --remount-ro / -- cat                      read-only /usr and /etc files,
+                                                    private /work and /tmp, / read-only
     exec(cmd)
-      prlimit (AS, NPROC, FSIZE, CORE) ──┐
-        nsenter --net=<holder>          │
-          --setuid U --setgid U         │
-          bwrap --userns <holder>  ─────┴──▶ cmd: joins holder's user, PID and net
-                --pidns <holder>            namespaces; fresh mount/IPC/UTS ns;
-                --new-session               read-only /usr, private /work and /tmp,
-                --die-with-parent           clean environment, no capabilities
+      sh: join cgroup; ulimit (NPROC, AS,  ─┐
+          FSIZE, CORE)                      │
+        nsenter --user --mount --net --pid  │   held namespace fds (not pids: a
+          --ipc --uts --cgroup --root --wd  ├─▶ recycled pid can never be entered)
+          --setuid 1000 --setgid 1000       │
+          env -i [VAR=...] [-C DIR] cmd  ───┘   cmd: uid 1000, no capabilities,
+                                                clean environment, host session of its own
     close()
-      SIGKILL the holder ─────────────────▶ PID ns init dies: the kernel kills every
-      SIGKILL anything left with uid U      process of the sample; dirs removed
+      SIGKILL the holder (pidfd) ─────────────▶ PID ns init dies: the kernel kills every
+                                                process of the sample; dirs and cgroup
+                                                removed
 
 Why each limit is enforced the way it is:
 
 * **Unprivileged host uid.** As root, each sandbox gets a fresh random host uid ``U``
   (no passwd entry). ``RLIMIT_NPROC`` is not enforced for uid 0, and inside a user
-  namespace created by root the sandbox would still be uid 0 outside; running bwrap
-  as ``U`` makes the process limit bind (it counts the processes of ``U``, i.e. of
-  exactly this sandbox), makes host files writable only if world-writable, and lets
-  :meth:`BwrapSandbox.close` kill every leftover process by uid.
-* **Processes**: ``RLIMIT_NPROC`` through ``prlimit``, counted per sandbox because of
-  the per-sandbox uid. A fork bomb stops at the limit; the host is unaffected.
-* **Memory**: ``RLIMIT_AS`` through ``prlimit`` (per process, not per sandbox: the
-  machine's cgroup hierarchy is v1/hybrid here and not delegated, so a per-sandbox
-  memory cgroup is not available).
+  namespace created by root the sandbox would still be uid 0 outside; running the holder
+  as ``U`` (and every command as the namespace's uid 1000, i.e. ``U``) makes the process
+  limit bind to exactly this sandbox and makes host files writable only if
+  world-writable.
+* **Capabilities.** ``nsenter`` switches to uid 1000 inside the user namespace, which
+  clears every capability; every mount is ``nosuid``, so no set-uid or file-capability
+  binary can give any back.
+* **Processes**: ``RLIMIT_NPROC``, counted per sandbox because of the per-sandbox uid.
+  A fork bomb stops at the limit; the host is unaffected.
+* **Memory**: a memory cgroup per sandbox (cgroup v2 ``memory.max`` where this process's
+  cgroup is delegated, else cgroup v1 ``memory.limit_in_bytes`` when the memory
+  hierarchy is writable, i.e. as root) caps the resident memory of the whole sample at
+  ``memory_max_bytes``; the kernel's OOM killer kills the sample's biggest process, and
+  the exec is reported with ``oom_killed=True``. It counts real memory, not address
+  space, so it also holds for AddressSanitizer builds, which reserve terabytes of
+  virtual memory and cannot run under ``RLIMIT_AS``. ``memory_bytes`` adds ``RLIMIT_AS``
+  per process where a task can live with it. Without a usable cgroup (an unprivileged
+  user without delegation) only ``RLIMIT_AS`` remains; :attr:`BwrapSandbox.memory_limit`
+  says which applies.
 * **File size**: ``RLIMIT_FSIZE`` caps any single file written; core dumps are off.
-* **Wall time**: on timeout every process of the exec's session (``--new-session``)
-  is stopped then killed, then the exec's host process group. Background processes
-  that left the session survive until :meth:`BwrapSandbox.close`, which tears the
-  whole PID namespace down.
+* **Lifetime**: the holder runs with ``--die-with-parent``, whose parent-death signal
+  fires when the *thread* that started bwrap ends. Inspect creates sandboxes from worker
+  threads that retire when idle, which would kill a sample's sandbox while its model is
+  thinking; so every holder is started from one long-lived spawner thread, which ends
+  only with this process. The holder's ``cat`` also reads a pipe whose only write end
+  this process holds, so it exits at end-of-file when this process is gone.
+* **Wall time**: on timeout every process of the exec's host session is stopped then
+  killed. Background processes that left the session survive until
+  :meth:`BwrapSandbox.close`, which tears the whole PID namespace down.
 * **Output**: each stream is capped at ``output_limit_bytes``; the rest is read and
   discarded, and the result is flagged ``stdout_truncated`` / ``stderr_truncated``.
 * **Network**: the holder's net namespace has only ``lo``; no route, no DNS.
-* **Filesystem**: ``/usr`` (with the merged-``/usr`` symlinks) and a few files of
-  ``/etc`` read-only; generated ``passwd``/``group``/``hosts``; ``/work`` and ``/tmp``
+* **Filesystem**: ``/usr`` (with the merged-``/usr`` symlinks) read-only; ``/etc`` is
+  a read-only directory holding copies of the few host entries programs need (loader
+  cache, CA certificates, ...) and a generated ``passwd``/``group``/``hosts``; ``/work`` and ``/tmp``
   are per-sandbox host directories (not a tmpfs, so ``/tmp`` is shared by all execs
   of the sample like a container's) removed on close; host ``/root``, ``/home``, the
   repository and the host ``/tmp`` are simply not mounted.
+
+What is computed once, not per sandbox or per command: the read-only bind list of the
+system (``/usr`` and its symlinks), the sandbox ``/etc`` (one bind instead of one per
+file; rebuilt when a host entry changes), the cgroup parent (per process); the exec
+wrapper argv (per sandbox). Per command there is one ``sh`` (cgroup join and limits, no
+other shell), ``nsenter`` and ``env`` — no mounts.
 
 :func:`isolation_selftest` proves the isolation by attempting escapes; each can be
 made to succeed with a deliberately weakened :class:`SandboxConfig`, which is how the
@@ -57,11 +85,16 @@ tests show the self-test would notice.
 
 from __future__ import annotations
 
+import atexit
+import concurrent.futures
 import contextlib
+import errno
+import functools
 import json
 import os
 import secrets
 import selectors
+import shlex
 import shutil
 import signal
 import socket
@@ -70,9 +103,10 @@ import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
+from typing import Literal
 
 __all__ = [
     "DEFAULT_PATH",
@@ -81,6 +115,7 @@ __all__ = [
     "SANDBOX_USER",
     "BwrapSandbox",
     "ExecResult",
+    "MemoryLimit",
     "ProbeResult",
     "SandboxConfig",
     "SandboxError",
@@ -88,6 +123,8 @@ __all__ = [
     "SelfTestReport",
     "bwrap_available",
     "isolation_selftest",
+    "memory_cgroup_parent",
+    "recent_isolation_selftest",
 ]
 
 SANDBOX_USER = "sandbox"
@@ -113,7 +150,16 @@ _ETC_FILES = (
     "python3.11",
 )
 _USR_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
+# Namespaces every command enters, as nsenter options.
+_NAMESPACES = (("user", "--user"), ("mnt", "--mount"), ("net", "--net"), ("pid", "--pid"),
+               ("ipc", "--ipc"), ("uts", "--uts"), ("cgroup", "--cgroup"))  # fmt: skip
 _DRAIN_GRACE_S = 0.2
+_WRAPPER_FAILED = 125
+_WRAPPER_MARK = "frontiersec-sandbox:"
+_HOST_ENV = {"PATH": DEFAULT_PATH}
+
+MemoryLimit = Literal["cgroup-v2", "cgroup-v1", "rlimit-as", "none"]
+"""How :attr:`BwrapSandbox.memory_limit` is enforced."""
 
 
 class SandboxError(RuntimeError):
@@ -138,7 +184,13 @@ class SandboxConfig:
     max_processes: int | None = 256
     """RLIMIT_NPROC for the sandbox's uid; None for no limit."""
     memory_bytes: int | None = 4 * 1024**3
-    """RLIMIT_AS per process (address space, bytes); None for no limit."""
+    """RLIMIT_AS per process (address space, bytes); None for none (AddressSanitizer)."""
+    memory_max_bytes: int | None = 2 * 1024**3
+    """Resident memory of the whole sandbox (memory cgroup); None for no cgroup limit."""
+    cgroup_parent: str | None = None
+    """A writable cgroup directory for the per-sandbox memory cgroups (v2 with the memory
+    controller enabled in its ``cgroup.subtree_control``, or a v1 memory hierarchy dir);
+    default: found from this process's own cgroup (see :func:`memory_cgroup_parent`)."""
     file_size_bytes: int | None = 1024**3
     """RLIMIT_FSIZE: the largest file a sandboxed process may write."""
     output_limit_bytes: int = 10 * 1024**2
@@ -155,7 +207,7 @@ class SandboxConfig:
 
 @dataclass(frozen=True, slots=True)
 class ExecResult:
-    """What one command did. ``returncode`` is -9 when it was killed for its timeout."""
+    """What one command did. ``returncode`` is -9 when it was killed (timeout or memory)."""
 
     returncode: int
     stdout: bytes
@@ -164,11 +216,13 @@ class ExecResult:
     stderr_truncated: bool = False
     timed_out: bool = False
     duration_s: float = 0.0
+    oom_killed: bool = False
+    """The sandbox's memory cgroup killed a process of this exec (``memory_max_bytes``)."""
 
     @property
     def success(self) -> bool:
         """True when the command exited 0 and was not killed."""
-        return self.returncode == 0 and not self.timed_out
+        return self.returncode == 0 and not self.timed_out and not self.oom_killed
 
 
 @dataclass(slots=True)
@@ -179,7 +233,7 @@ class SandboxService:
     log_path: Path
 
     def running(self) -> bool:
-        """Whether the service's bwrap process is still alive."""
+        """Whether the service's host process is still alive."""
         return self.popen.poll() is None
 
     def log(self) -> str:
@@ -190,13 +244,14 @@ class SandboxService:
             return ""
 
     def stop(self) -> None:
-        """Kill the service (its whole host process group)."""
-        _kill_group(self.popen)
+        """Kill the service (every process of its host session)."""
+        _stop_entered(self.popen)
 
 
+@functools.cache
 def bwrap_available() -> bool:
-    """Whether ``bwrap``, ``nsenter`` and ``prlimit`` are on this machine."""
-    return all(shutil.which(t) for t in ("bwrap", "nsenter", "prlimit"))
+    """Whether ``bwrap``, ``nsenter``, ``setpriv`` and ``env`` are on this machine."""
+    return all(shutil.which(t) for t in ("bwrap", "nsenter", "setpriv", "env"))
 
 
 def _kill_group(p: subprocess.Popen[bytes]) -> None:
@@ -232,21 +287,275 @@ def _pids_of_uid(uid: int) -> list[int]:
     return out
 
 
-def _kill_session(session: int) -> None:
-    """Stop, then kill, every host process in ``session`` (stopped processes cannot fork)."""
+def _session_members(session: int) -> list[int]:
+    return [p for p in _host_pids() if (st := _proc_stat(p)) is not None and st[2] == session]
+
+
+def _kill_session(session: int, spare: int | None = None) -> None:
+    """Stop, then kill, every host process in ``session`` but ``spare`` (stopped processes
+    cannot fork)."""
     for _ in range(50):
-        members = [p for p in _host_pids() if (st := _proc_stat(p)) is not None and st[2] == session]
+        members = [m for m in _session_members(session) if m != spare]
         if not members:
             return
         for pid in members:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGSTOP)
-        again = [p for p in _host_pids() if (st := _proc_stat(p)) is not None and st[2] == session]
-        if set(again) <= set(members):
+        if {m for m in _session_members(session) if m != spare} <= set(members):
             break
-    for pid in [p for p in _host_pids() if (st := _proc_stat(p)) is not None and st[2] == session]:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
+    for pid in _session_members(session):
+        if pid != spare:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _stop_entered(p: subprocess.Popen[bytes], kill: bool = True) -> None:
+    """End one exec or service: its sandboxed processes first, ``nsenter`` last.
+
+    ``p`` is the host-side ``nsenter``, the parent of the command it started in the
+    sandbox's PID namespace. Killed first, it would orphan that child to the *host's*
+    init (reparenting follows the parent's namespace), which here may never reap it —
+    and a PID namespace cannot finish dying while one of its processes is an unreaped
+    zombie. So kill everything else of its session (``kill``; False when the PID
+    namespace is being torn down anyway), let ``nsenter`` reap its child and exit, and
+    only kill it if it does not.
+    """
+    if p.poll() is None:
+        if kill:
+            _kill_session(p.pid, spare=p.pid)
+            # nsenter stops itself when its child is stopped (it waits with WUNTRACED):
+            # wake it so it reaps the killed child and exits.
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(p.pid, signal.SIGCONT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            p.wait(timeout=2)
+    _kill_group(p)
+
+
+# ── things computed once per process ────────────────────────────────────────
+def _system_binds(read_only: bool) -> tuple[str, ...]:
+    """bwrap arguments for ``/usr``, the merged-``/usr`` symlinks and ``/etc`` (one bind)."""
+    return (*_usr_binds(read_only), "--ro-bind", str(_sandbox_etc(_etc_stamp())), "/etc")
+
+
+@functools.cache
+def _usr_binds(read_only: bool) -> tuple[str, ...]:
+    bind = "--ro-bind" if read_only else "--bind"
+    args = [bind, "/usr", "/usr"]
+    for name in _USR_LINKS:
+        p = Path("/") / name
+        if p.is_symlink():
+            args += ["--symlink", os.readlink(p), str(p)]
+        elif p.is_dir():
+            args += ["--ro-bind", str(p), str(p)]
+    return tuple(args)
+
+
+def _etc_stamp() -> tuple[tuple[str, int], ...]:
+    """Modification times of the host ``/etc`` entries a sandbox gets (a new ``ldconfig``
+    or CA bundle makes a new sandbox ``/etc``)."""
+    out = []
+    for name in _ETC_FILES:
+        with contextlib.suppress(OSError):
+            out.append((name, os.stat(f"/etc/{name}").st_mtime_ns))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=1)
+def _sandbox_etc(stamp: tuple[tuple[str, int], ...]) -> Path:
+    """The sandbox's whole ``/etc``, built once per process: copies of the host entries
+    named in ``_ETC_FILES`` (symlinks kept as symlinks; they point into ``/usr``) plus the
+    generated ``passwd``/``group``/``hosts``/``hostname``. One read-only bind instead of
+    one per file saves a dozen mounts per sandbox."""
+    etc = Path(tempfile.mkdtemp(prefix="fs-sbx-etc-"))
+    atexit.register(shutil.rmtree, etc, True)
+    os.chmod(etc, 0o755)
+    for name, _mtime in stamp:
+        src, dst = Path("/etc") / name, etc / name
+        with contextlib.suppress(OSError, shutil.Error):
+            if src.is_symlink():
+                os.symlink(os.readlink(src), dst)
+            elif src.is_dir():
+                # private keys (/etc/ssl/private) stay out
+                shutil.copytree(src, dst, symlinks=True, ignore=shutil.ignore_patterns("private"))
+            else:
+                shutil.copy2(src, dst)
+    files = {
+        "passwd": f"root:x:0:0:root:/root:/usr/sbin/nologin\n"
+        f"{SANDBOX_USER}:x:{SANDBOX_UID}:{SANDBOX_GID}:sandbox:{WORK}:/bin/sh\n"
+        "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+        "group": f"root:x:0:\n{SANDBOX_USER}:x:{SANDBOX_GID}:\nnogroup:x:65534:\n",
+        "hosts": "127.0.0.1\tlocalhost sandbox\n::1\tlocalhost ip6-localhost\n",
+        "hostname": "sandbox\n",
+    }
+    for name, text in files.items():
+        (etc / name).write_text(text)
+    for dirpath, dirnames, filenames in os.walk(etc):
+        for d in dirnames:
+            if not os.path.islink(os.path.join(dirpath, d)):
+                os.chmod(os.path.join(dirpath, d), 0o755)
+        for f in filenames:
+            path = os.path.join(dirpath, f)
+            if not os.path.islink(path):
+                os.chmod(path, 0o644)
+    return etc
+
+
+@functools.cache
+def _spawner() -> concurrent.futures.ThreadPoolExecutor:
+    """The one thread every holder is started from (see *Lifetime* in the module doc): a
+    pool thread lives until the interpreter shuts down, unlike Inspect's idle workers."""
+    return concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="fs-sandbox-spawner")
+
+
+@functools.cache
+def _dash() -> str | None:
+    """``dash`` if installed: one exec that joins the cgroup AND sets every rlimit."""
+    return shutil.which("dash")
+
+
+def _own_cgroup(version: int) -> str | None:
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        hid, controllers, path = line.split(":", 2)
+        if version == 2 and hid == "0" and controllers == "":
+            return path
+        if version == 1 and "memory" in controllers.split(","):
+            return path
+    return None
+
+
+def _cgroup_mount(fstype: str, option: str | None) -> Path | None:
+    try:
+        lines = Path("/proc/self/mounts").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        parts = line.split()
+        if len(parts) >= 4 and parts[2] == fstype and (option is None or option in parts[3].split(",")):
+            return Path(parts[1])
+    return None
+
+
+def _probe_cgroup_dir(parent: Path, version: int) -> bool:
+    """Can we create a child with a memory limit under ``parent``? (creates and removes one)."""
+    limit_file = "memory.max" if version == 2 else "memory.limit_in_bytes"
+    if version == 2:
+        try:
+            if "memory" not in (parent / "cgroup.subtree_control").read_text().split():
+                return False
+        except OSError:
+            return False
+    probe = parent / f"fs-sbx-probe-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        probe.mkdir()
+    except OSError:
+        return False
+    try:
+        (probe / limit_file).write_text(str(64 * 1024**2))
+        return True
+    except OSError:
+        return False
+    finally:
+        with contextlib.suppress(OSError):
+            probe.rmdir()
+
+
+def _cgroup_version(parent: Path) -> int | None:
+    if (parent / "memory.max").exists() or (parent / "cgroup.subtree_control").exists():
+        return 2
+    if (parent / "memory.limit_in_bytes").exists():
+        return 1
+    return None
+
+
+@functools.cache
+def memory_cgroup_parent(explicit: str | None = None) -> tuple[Path, int] | None:
+    """Where per-sandbox memory cgroups can be made here: ``(directory, version)`` or None.
+
+    ``explicit`` (``SandboxConfig.cgroup_parent``) is used as given. Otherwise, in order:
+    this process's cgroup v2 cgroup when its ``cgroup.subtree_control`` already enables
+    the ``memory`` controller (a delegated subtree, e.g. under
+    ``systemd-run --user -p Delegate=yes``); then this process's cgroup in a v1 ``memory``
+    hierarchy when it is writable (root on a v1 or hybrid host). Found once per process
+    by creating and removing a probe cgroup.
+    """
+    if explicit is not None:
+        path = Path(explicit)
+        version = _cgroup_version(path)
+        return (path, version) if version is not None and _probe_cgroup_dir(path, version) else None
+    v2_mount = _cgroup_mount("cgroup2", None)
+    own2 = _own_cgroup(2)
+    if v2_mount is not None and own2 is not None:
+        parent = v2_mount / own2.lstrip("/")
+        if _probe_cgroup_dir(parent, 2):
+            return parent, 2
+    v1_mount = _cgroup_mount("cgroup", "memory")
+    own1 = _own_cgroup(1)
+    if v1_mount is not None and own1 is not None:
+        parent = v1_mount / own1.lstrip("/")
+        if _probe_cgroup_dir(parent, 1):
+            return parent, 1
+    return None
+
+
+class _MemoryCgroup:
+    """One sandbox's memory cgroup (v1 or v2): limit, OOM-kill counter, removal."""
+
+    def __init__(self, parent: Path, version: int, name: str, limit: int) -> None:
+        self.version = version
+        self.path = parent / name
+        self.path.mkdir()
+        try:
+            if version == 2:
+                (self.path / "memory.max").write_text(str(limit))
+                with contextlib.suppress(OSError):
+                    (self.path / "memory.swap.max").write_text("0")
+                self._events = self.path / "memory.events"
+            else:
+                (self.path / "memory.limit_in_bytes").write_text(str(limit))
+                with contextlib.suppress(OSError):
+                    (self.path / "memory.memsw.limit_in_bytes").write_text(str(limit))
+                self._events = self.path / "memory.oom_control"
+        except BaseException:
+            self.remove()
+            raise
+
+    @property
+    def procs(self) -> Path:
+        """The file a process writes its pid to, to join."""
+        return self.path / "cgroup.procs"
+
+    def oom_kills(self) -> int:
+        """How many processes the kernel has OOM-killed in this cgroup so far."""
+        try:
+            for line in self._events.read_text().splitlines():
+                key, _, value = line.partition(" ")
+                if key == "oom_kill":
+                    return int(value)
+        except OSError:
+            pass
+        return 0
+
+    def remove(self) -> None:
+        """Remove the (empty) cgroup; waits briefly for dying processes to leave it."""
+        for _ in range(200):
+            try:
+                self.path.rmdir()
+                return
+            except FileNotFoundError:
+                return
+            except OSError as exc:
+                if exc.errno != errno.EBUSY:
+                    return
+                with contextlib.suppress(OSError):
+                    for pid in self.procs.read_text().split():
+                        with contextlib.suppress(ProcessLookupError, PermissionError, ValueError):
+                            os.kill(int(pid), signal.SIGKILL)
+                time.sleep(0.005)
 
 
 class BwrapSandbox:
@@ -254,7 +563,7 @@ class BwrapSandbox:
 
     Args:
         parent: host directory under which the sandbox's private directory (its
-            ``/work``, ``/tmp`` and generated ``/etc`` files) is created; removed on close.
+            ``/work``, ``/tmp`` and logs) is created; removed on close.
         config: isolation and limits.
 
     Raises:
@@ -278,10 +587,16 @@ class BwrapSandbox:
             _check_traversable(base.resolve())
         self.root = Path(tempfile.mkdtemp(prefix="fs-sbx-", dir=base))
         self._holder: subprocess.Popen[bytes] | None = None
+        self._holder_pidfd = -1
+        self._holder_stdin = -1
         self._ns_fds: list[int] = []
+        self._cgroup: _MemoryCgroup | None = None
+        self.memory_limit: MemoryLimit = "none"
         try:
             self._prepare_dirs()
+            self._prepare_cgroup()
             self._start_holder()
+            self._exec_prefix = self._build_exec_prefix()
         except BaseException:
             self.close()
             raise
@@ -294,127 +609,201 @@ class BwrapSandbox:
 
     def _prepare_dirs(self) -> None:
         os.chmod(self.root, 0o711)
-        for name, mode in (("work", 0o755), ("tmp", 0o1777), ("etc", 0o755), ("log", 0o700)):
+        for name, mode in (("work", 0o755), ("tmp", 0o1777), ("log", 0o700)):
             d = self.root / name
             d.mkdir()
             os.chmod(d, mode)
         for name in ("work", "tmp"):
             os.chown(self.root / name, self.host_uid, self.host_gid)
-        etc = self.root / "etc"
-        (etc / "passwd").write_text(
-            f"root:x:0:0:root:/root:/usr/sbin/nologin\n"
-            f"{SANDBOX_USER}:x:{SANDBOX_UID}:{SANDBOX_GID}:sandbox:{WORK}:/bin/sh\n"
-            "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
-        )
-        (etc / "group").write_text(f"root:x:0:\n{SANDBOX_USER}:x:{SANDBOX_GID}:\nnogroup:x:65534:\n")
-        (etc / "hosts").write_text("127.0.0.1\tlocalhost sandbox\n::1\tlocalhost ip6-localhost\n")
-        (etc / "hostname").write_text("sandbox\n")
-        for f in etc.iterdir():
-            os.chmod(f, 0o644)
 
-    def _system_args(self) -> list[str]:
-        bind = "--ro-bind" if self.config.read_only_system else "--bind"
-        args = [bind, "/usr", "/usr"]
-        for name in _USR_LINKS:
-            p = Path("/") / name
-            if p.is_symlink():
-                args += ["--symlink", os.readlink(p), str(p)]
-            elif p.is_dir():
-                args += ["--ro-bind", str(p), str(p)]
-        return args
+    def _prepare_cgroup(self) -> None:
+        limit = self.config.memory_max_bytes
+        if limit is not None:
+            found = memory_cgroup_parent(self.config.cgroup_parent)
+            if found is not None:
+                parent, version = found
+                try:
+                    self._cgroup = _MemoryCgroup(parent, version, self.root.name, limit)
+                except OSError as exc:
+                    raise SandboxError(
+                        f"cannot create the sandbox's memory cgroup under {parent}: {exc}"
+                    ) from exc
+                self.memory_limit = "cgroup-v2" if version == 2 else "cgroup-v1"
+                return
+            if self.config.cgroup_parent is not None:
+                raise SandboxError(f"cgroup_parent {self.config.cgroup_parent} is not a usable memory cgroup")
+        if self.config.memory_bytes is not None:
+            self.memory_limit = "rlimit-as"
+
+    def _join_cgroup(self) -> list[str]:
+        """Argv prefix that moves the process into the sandbox's cgroup, then execs the rest."""
+        if self._cgroup is None:
+            return []
+        script = (
+            f"echo $$ > {shlex.quote(str(self._cgroup.procs))} || "
+            f'{{ echo "{_WRAPPER_MARK} cannot join the memory cgroup" >&2; exit {_WRAPPER_FAILED}; }}; '
+            'exec "$@"'
+        )
+        return [_dash() or "/bin/sh", "-c", script, "sh"]
 
     def _start_holder(self) -> None:
+        c = self.config
+        tmp = "/tmp" if c.bind_host_tmp else str(self.root / "tmp")
         args = [
             "bwrap",
             "--unshare-all",
-            *([] if self.config.isolate_network else ["--share-net"]),
+            *([] if c.isolate_network else ["--share-net"]),
             "--die-with-parent",
             "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_GID),
-            *self._system_args(),
+            "--hostname", "sandbox",
+            *_system_binds(c.read_only_system),
+            "--proc", "/proc",
+            "--dev", "/dev",
+            "--bind", tmp, "/tmp",
+            "--bind", str(self.work_dir), WORK,
         ]  # fmt: skip
-        prefix: list[str] = []
+        for host, inside in c.extra_ro_binds:
+            args += ["--ro-bind", host, inside]
+        for host, inside in c.extra_rw_binds:
+            args += ["--bind", host, inside]
+        # bwrap's root is a tmpfs; make it read-only so nothing outside /work and /tmp
+        # is writable, not even ephemerally.
+        args += ["--remount-ro", "/", "--chdir", WORK]
+        prefix = self._join_cgroup()
         if self._drop_uid:
-            prefix = [
+            prefix += [
                 "setpriv",
                 f"--reuid={self.host_uid}",
                 f"--regid={self.host_gid}",
                 "--clear-groups",
                 "--",
             ]
-        r, w = os.pipe()
+        info_r, info_w = os.pipe()
         try:
-            self._holder = subprocess.Popen(
-                # The info fd is written before bwrap's child has finished setting up (uid
-                # map, loopback); the line on stdout says the command itself is running.
-                [*prefix, *args, "--info-fd", str(w), "--", "/usr/bin/sh", "-c", "echo; exec sleep infinity"],
-                pass_fds=(w,),
-                stdin=subprocess.DEVNULL,
+            # The holder's command is `cat`: it echoes the byte we send once the sandbox is
+            # fully set up (the info fd is written before the uid map and the mounts are),
+            # then blocks on its stdin for the sandbox's lifetime.
+            self._holder = _spawner().submit(
+                subprocess.Popen,
+                [*prefix, *args, "--info-fd", str(info_w), "--", "/usr/bin/cat"],
+                pass_fds=(info_w,),
+                stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                env={"PATH": DEFAULT_PATH},
+                env=_HOST_ENV,
                 start_new_session=True,
-            )
-            os.close(w)
-            w = -1
-            info = b""
-            deadline = time.monotonic() + 10
-            while b"}" not in info and time.monotonic() < deadline:
-                chunk = os.read(r, 4096)
-                if not chunk:
-                    break
-                info += chunk
+            ).result()
+            os.close(info_w)
+            info_w = -1
+            assert self._holder.stdin is not None
+            assert self._holder.stdout is not None
+            self._holder_stdin = os.dup(self._holder.stdin.fileno())
+            self._holder.stdin.close()
+            os.write(self._holder_stdin, b"\n")
+            info, ready = self._await_holder(info_r, self._holder.stdout.fileno())
         finally:
-            os.close(r)
-            if w >= 0:
-                os.close(w)
-        ready = b""
-        if b"}" in info and self._holder.stdout is not None:
-            ready = self._holder.stdout.read(1)
-        if self._holder.stdout is not None:
-            self._holder.stdout.close()
+            os.close(info_r)
+            if info_w >= 0:
+                os.close(info_w)
+        self._holder.stdout.close()
         if b"}" not in info or ready != b"\n":
             err = b""
-            if self._holder.poll() is not None and self._holder.stderr is not None:
-                err = self._holder.stderr.read()
+            if self._holder.stderr is not None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self._holder.wait(timeout=1)
+                if self._holder.poll() is not None:
+                    err = self._holder.stderr.read()
             raise SandboxError(f"bwrap failed to start: {err.decode(errors='replace').strip()}")
         if self._holder.stderr is not None:
             self._holder.stderr.close()
-        self.holder_pid = int(json.loads(info)["child-pid"])
-        for ns in ("user", "pid"):
-            self._ns_fds.append(os.open(f"/proc/{self.holder_pid}/ns/{ns}", os.O_RDONLY | os.O_CLOEXEC))
+        self.holder_pid = int(json.loads(info[: info.index(b"}") + 1])["child-pid"])
+        self._holder_pidfd = os.pidfd_open(self.holder_pid)
+        flags = os.O_RDONLY | os.O_CLOEXEC
+        for ns, _opt in _NAMESPACES:
+            self._ns_fds.append(os.open(f"/proc/{self.holder_pid}/ns/{ns}", flags))
+        self._ns_fds.append(os.open(f"/proc/{self.holder_pid}/root", flags | os.O_DIRECTORY))
+        self._ns_fds.append(os.open(f"/proc/{self.holder_pid}/root{WORK}", flags | os.O_DIRECTORY))
+        # The fds were opened by pid: prove the pid still was our holder (not recycled).
+        signal.pidfd_send_signal(self._holder_pidfd, 0)
+
+    @staticmethod
+    def _await_holder(info_fd: int, ready_fd: int) -> tuple[bytes, bytes]:
+        info, ready = b"", b""
+        deadline = time.monotonic() + 10
+        sel = selectors.DefaultSelector()
+        sel.register(info_fd, selectors.EVENT_READ, "info")
+        sel.register(ready_fd, selectors.EVENT_READ, "ready")
+        try:
+            while sel.get_map() and time.monotonic() < deadline:
+                for key, _ev in sel.select(max(0.0, deadline - time.monotonic())):
+                    chunk = os.read(key.fd, 4096)
+                    if key.data == "info":
+                        info += chunk
+                        if not chunk or b"}" in info:
+                            sel.unregister(key.fd)
+                    else:
+                        ready += chunk
+                        sel.unregister(key.fd)
+                        if not chunk:
+                            return info, ready
+        finally:
+            sel.close()
+        return info, ready
+
+    def _build_exec_prefix(self) -> list[str]:
+        """The host-side argv of every exec, up to (not including) the command."""
+        c = self.config
+        dash = _dash()
+        limits: list[str] = []
+        if dash is not None:
+            # dash's ulimit sets soft and hard limits; -f counts 512-byte blocks, -v KiB.
+            parts = ["ulimit -c 0"]
+            if c.max_processes is not None:
+                parts.append(f"ulimit -p {int(c.max_processes)}")
+            if c.memory_bytes is not None:
+                parts.append(f"ulimit -v {int(c.memory_bytes) // 1024}")
+            if c.file_size_bytes is not None:
+                parts.append(f"ulimit -f {max(1, int(c.file_size_bytes) // 512)}")
+            join = ""
+            if self._cgroup is not None:
+                join = (
+                    f"echo $$ > {shlex.quote(str(self._cgroup.procs))} || "
+                    f'{{ echo "{_WRAPPER_MARK} cannot join the memory cgroup" >&2; exit {_WRAPPER_FAILED}; }}; '
+                )
+            script = (
+                join
+                + " && ".join(parts)
+                + f' || {{ echo "{_WRAPPER_MARK} cannot set the resource limits" >&2; exit {_WRAPPER_FAILED}; }}; '
+                + 'exec "$@"'
+            )
+            wrapper = [dash, "-c", script, "sh"]
+        else:
+            limits = ["prlimit", "--core=0"]
+            if c.max_processes is not None:
+                limits.append(f"--nproc={c.max_processes}")
+            if c.memory_bytes is not None:
+                limits.append(f"--as={c.memory_bytes}")
+            if c.file_size_bytes is not None:
+                limits.append(f"--fsize={c.file_size_bytes}")
+            wrapper = [*self._join_cgroup(), *limits, "--"]
+        *ns_fds, root_fd, wd_fd = self._ns_fds
+        enter = ["nsenter"]
+        for (_ns, opt), fd in zip(_NAMESPACES, ns_fds, strict=True):
+            enter.append(f"{opt}=/proc/self/fd/{fd}")
+        enter += [
+            f"--root=/proc/self/fd/{root_fd}",
+            f"--wd=/proc/self/fd/{wd_fd}",
+            f"--setuid={SANDBOX_UID}",
+            f"--setgid={SANDBOX_GID}",
+        ]
+        return [*wrapper, *enter]
 
     # ── commands ─────────────────────────────────────────────────────────────
-    def _limits(self) -> list[str]:
-        c = self.config
-        out = ["prlimit", "--core=0"]
-        if c.max_processes is not None:
-            out.append(f"--nproc={c.max_processes}")
-        if c.memory_bytes is not None:
-            out.append(f"--as={c.memory_bytes}")
-        if c.file_size_bytes is not None:
-            out.append(f"--fsize={c.file_size_bytes}")
-        return [*out, "--"]
-
     def _command(self, cmd: Sequence[str], env: Mapping[str, str] | None, cwd: str | None) -> list[str]:
         if self._closed:
             raise SandboxError("sandbox is closed")
         if not cmd:
             raise ValueError("empty command")
-        user_fd, pid_fd = self._ns_fds
-        if self._root_mode:
-            enter = ["nsenter", f"--net=/proc/{self.holder_pid}/ns/net"]
-            if self._drop_uid:
-                enter += [f"--setuid={self.host_uid}", f"--setgid={self.host_gid}"]
-        else:
-            # Without root we cannot join a net namespace owned by another user namespace
-            # from outside it; enter both and let bwrap nest (best effort, see module doc).
-            enter = [
-                "nsenter",
-                "--preserve-credentials",
-                f"--user=/proc/{self.holder_pid}/ns/user",
-                f"--net=/proc/{self.holder_pid}/ns/net",
-            ]
-        workdir = WORK if cwd is None else (cwd if cwd.startswith("/") else f"{WORK}/{cwd}")
         environment = {
             "PATH": DEFAULT_PATH,
             "HOME": WORK,
@@ -426,38 +815,19 @@ class BwrapSandbox:
             **dict(self.config.env),
             **(env or {}),
         }
-        args = [
-            "bwrap",
-            *(["--userns", str(user_fd)] if self._root_mode else ["--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_GID)]),
-            "--pidns", str(pid_fd),
-            "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-            "--die-with-parent", "--new-session",
-            "--hostname", "sandbox",
-            *self._system_args(),
-        ]  # fmt: skip
-        for name in _ETC_FILES:
-            if os.path.exists(f"/etc/{name}"):
-                args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
-        etc = self.root / "etc"
-        tmp = "/tmp" if self.config.bind_host_tmp else str(self.root / "tmp")
-        for name in ("passwd", "group", "hosts", "hostname"):
-            args += ["--ro-bind", str(etc / name), f"/etc/{name}"]
-        args += [
-            "--proc", "/proc",
-            "--dev", "/dev",
-            "--bind", tmp, "/tmp",
-            "--bind", str(self.work_dir), WORK,
-        ]  # fmt: skip
-        for host, inside in self.config.extra_ro_binds:
-            args += ["--ro-bind", host, inside]
-        for host, inside in self.config.extra_rw_binds:
-            args += ["--bind", host, inside]
-        # bwrap's root is a tmpfs; make it read-only so nothing outside /work and /tmp
-        # is writable, not even ephemerally.
-        args += ["--remount-ro", "/", "--chdir", workdir, "--clearenv"]
+        assignments = []
         for k, v in environment.items():
-            args += ["--setenv", k, v]
-        return [*self._limits(), *enter, *args, "--", *cmd]
+            if not k or "=" in k or "\0" in k or "\0" in v:
+                raise ValueError(f"invalid environment variable name or value: {k!r}")
+            assignments.append(f"{k}={v}")
+        # `env -i` inside the sandbox: the host-side wrapper and nsenter (which run as
+        # root on the host) never see a variable the caller chose (LD_PRELOAD, ...).
+        inner = ["/usr/bin/env", "-i"]
+        if cwd is not None and cwd not in (WORK, f"{WORK}/", ".", ""):
+            inner.append(f"--chdir={cwd}")
+        if "=" in cmd[0]:
+            raise ValueError(f"a command name cannot contain '=': {cmd[0]!r}")
+        return [*self._exec_prefix, *inner, "--", *assignments, *cmd]
 
     def _popen(self, argv: list[str], stdin: int, stdout: int, stderr: int) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
@@ -466,7 +836,7 @@ class BwrapSandbox:
             stdout=stdout,
             stderr=stderr,
             pass_fds=tuple(self._ns_fds),
-            env={"PATH": DEFAULT_PATH},
+            env=_HOST_ENV,
             start_new_session=True,
         )
 
@@ -495,21 +865,37 @@ class BwrapSandbox:
         Returns:
             :class:`ExecResult`. The exec returns when the command exits; output that
             background children keep writing to inherited pipes is read for a short
-            grace period only.
+            grace period only. ``oom_killed`` is set when the memory cgroup killed a
+            process of the sandbox while this command ran and the command died of it.
+
+        Raises:
+            SandboxError: the sandbox itself failed (closed, cgroup gone).
         """
         if user not in (None, SANDBOX_USER, str(SANDBOX_UID)):
             raise PermissionError(f"the sandbox can only run commands as {SANDBOX_USER!r}, not {user!r}")
         argv = self._command(cmd, env, cwd)
         limit = self.config.output_limit_bytes if output_limit is None else output_limit
         data = input.encode() if isinstance(input, str) else input
+        ooms = self._cgroup.oom_kills() if self._cgroup is not None else 0
         start = time.monotonic()
         p = self._popen(argv, subprocess.PIPE, subprocess.PIPE, subprocess.PIPE)
         self._running.add(p)
         try:
-            return self._communicate(p, data, timeout, limit, start)
+            result = self._communicate(p, data, timeout, limit, start)
         finally:
             self._running.discard(p)
-            _kill_group(p)
+            _stop_entered(p)
+        if result.returncode == _WRAPPER_FAILED and result.stderr.startswith(_WRAPPER_MARK.encode()):
+            raise SandboxError(result.stderr.decode(errors="replace").strip())
+        if result.returncode != 0 and self._holder is not None and self._holder.poll() is not None:
+            raise SandboxError(
+                f"the sandbox {self.root.name} is gone: its init process exited (was it killed from "
+                f"inside?), so {list(cmd)[:3]!r} could not run: {result.stderr.decode(errors='replace').strip()}"
+            )
+        killed = result.returncode in (-9, 137) and not result.timed_out
+        if killed and self._cgroup is not None and self._cgroup.oom_kills() > ooms:
+            result = replace(result, oom_killed=True)
+        return result
 
     def _communicate(
         self, p: subprocess.Popen[bytes], data: bytes | None, timeout: float | None, limit: int, start: float
@@ -590,13 +976,8 @@ class BwrapSandbox:
         )
 
     def _kill_exec(self, p: subprocess.Popen[bytes]) -> None:
-        """Kill a timed-out exec: the sandboxed command's session, then the host group."""
-        # bwrap's child (the command) is the host child of the outer bwrap, and is the
-        # leader of its own session thanks to --new-session.
-        children = [q for q in _host_pids() if (st := _proc_stat(q)) is not None and st[0] == p.pid]
-        for child in children:
-            _kill_session(child)
-        _kill_group(p)
+        """Kill a timed-out exec: every process of its host session (``start_new_session``)."""
+        _stop_entered(p)
 
     def start_service(
         self, cmd: Sequence[str], env: Mapping[str, str] | None = None, cwd: str | None = None
@@ -656,24 +1037,23 @@ class BwrapSandbox:
         if self._closed:
             return
         self._closed = True
-        for svc in self._services:
-            svc.stop()
-        for p in list(self._running):
-            _kill_group(p)
-        if self._holder is not None:
+        if self._holder_pidfd >= 0:
             # Kill the PID namespace's init first: the kernel then kills every process of
-            # the sample, and the outer bwrap (our child) reaps it and exits, so nothing is
-            # left as an orphan zombie of the host's init.
-            if self._holder.poll() is None and hasattr(self, "holder_pid"):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(self.holder_pid, signal.SIGKILL)
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    self._holder.wait(timeout=2)
+            # the sample (services and execs included) before init is reaped, and the
+            # outer bwrap (our child) reaps it and exits. A pidfd cannot hit a recycled pid.
+            with contextlib.suppress(ProcessLookupError):
+                signal.pidfd_send_signal(self._holder_pidfd, signal.SIGKILL)
+        for p in [*(svc.popen for svc in self._services), *self._running]:
+            _stop_entered(p, kill=self._holder_pidfd < 0)
+        if self._holder is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._holder.wait(timeout=2)
             _kill_group(self._holder)
-        for fd in self._ns_fds:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        self._ns_fds = []
+        for fd in (*self._ns_fds, self._holder_pidfd, self._holder_stdin):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._ns_fds, self._holder_pidfd, self._holder_stdin = [], -1, -1
         if self._drop_uid:
             # The uid is this sandbox's alone: anything still running under it is ours.
             for _ in range(20):
@@ -684,6 +1064,8 @@ class BwrapSandbox:
                     with contextlib.suppress(ProcessLookupError, PermissionError):
                         os.kill(pid, signal.SIGKILL)
                 time.sleep(0.002)
+        if self._cgroup is not None:
+            self._cgroup.remove()
         if sys.version_info >= (3, 12):
             shutil.rmtree(self.root, onexc=_force_remove)
         else:
@@ -752,6 +1134,8 @@ class ProbeResult:
     name: str
     escaped: bool
     detail: str
+    skipped: bool = False
+    """The probe could not be run meaningfully here (see ``detail``); not an escape."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -777,7 +1161,8 @@ class SelfTestReport:
     def summary(self) -> str:
         """One line per probe, for logs and error messages."""
         return "\n".join(
-            f"{'ESCAPED' if p.escaped else 'contained'}  {p.name}: {p.detail}" for p in self.probes
+            f"{'ESCAPED' if p.escaped else 'skipped' if p.skipped else 'contained'}  {p.name}: {p.detail}"
+            for p in self.probes
         )
 
 
@@ -825,6 +1210,53 @@ for k in kids:
 """
 
 
+_MEMORY = """
+import sys
+target, chunk, held = int(sys.argv[1]), 8 * 1024 * 1024, []
+try:
+    while len(held) * chunk < target:
+        held.append(b"\\x01" * chunk)
+except MemoryError:
+    print("MEMORYERROR", len(held) * chunk)
+    sys.exit(0)
+print("ALLOCATED", len(held) * chunk)
+"""
+# The memory probe runs against scaled-down limits (same mechanism, less RAM and time).
+_PROBE_MEMORY_MAX = 128 * 1024**2
+_PROBE_ADDRESS_SPACE = 192 * 1024**2
+_PROBE_ALLOCATE = 320 * 1024**2
+
+
+def _memory_probe(config: SandboxConfig, parent: str | os.PathLike[str] | None) -> ProbeResult:
+    probe_config = replace(
+        config,
+        memory_max_bytes=None
+        if config.memory_max_bytes is None
+        else min(config.memory_max_bytes, _PROBE_MEMORY_MAX),
+        memory_bytes=None if config.memory_bytes is None else min(config.memory_bytes, _PROBE_ADDRESS_SPACE),
+    )
+    with BwrapSandbox(parent, probe_config) as box:
+        if box.memory_limit == "none" and config.memory_max_bytes is not None:
+            return ProbeResult(
+                "memory_unbounded",
+                False,
+                "skipped: memory_max_bytes is set but this host offers no writable memory cgroup "
+                "(run as root, or in a delegated cgroup v2 subtree) and RLIMIT_AS is off for this "
+                "configuration",
+                skipped=True,
+            )
+        r = box.exec(["python3", "-c", _MEMORY, str(_PROBE_ALLOCATE)], timeout=60)
+    out = r.stdout.decode(errors="replace").strip()
+    escaped = "ALLOCATED" in out
+    if escaped:
+        detail = f"allocated {_PROBE_ALLOCATE >> 20} MiB with no memory limit ({box.memory_limit})"
+    elif r.oom_killed:
+        detail = f"killed by the memory cgroup ({box.memory_limit}) at {_PROBE_MEMORY_MAX >> 20} MiB"
+    else:
+        detail = f"refused ({box.memory_limit}): {out or r.stderr.decode(errors='replace').strip()[-200:]}"
+    return ProbeResult("memory_unbounded", escaped, detail)
+
+
 def isolation_selftest(
     config: SandboxConfig | None = None,
     parent: str | os.PathLike[str] | None = None,
@@ -841,7 +1273,11 @@ def isolation_selftest(
     * ``read_host_home`` — read a world-readable canary in a HOME-like host directory
       (``canary_home``, created if not given) and list the host's real ``$HOME``;
     * ``fork_unbounded`` — fork more processes than ``max_processes`` (in a throwaway
-      sandbox; with no limit configured it tries 512).
+      sandbox; with no limit configured it tries 512);
+    * ``memory_unbounded`` — allocate and touch 320 MiB in a throwaway sandbox whose
+      memory limits are scaled down to 128 MiB (cgroup) / 192 MiB (address space); it
+      is ``skipped`` (not escaped) when the host cannot enforce a cgroup limit and the
+      configuration turned ``RLIMIT_AS`` off.
 
     Args:
         config: the configuration to test (defaults to the safe one).
@@ -926,4 +1362,36 @@ def isolation_selftest(
                 "fork_unbounded", escaped, f"spawned {spawned} of {attempts} attempted (limit {limit})"
             )
         )
-    return SelfTestReport(tuple(probes))
+        probes.append(_memory_probe(config, parent))
+    report = SelfTestReport(tuple(probes))
+    if report.passed:
+        _PASSED[_selftest_key(config, parent)] = (time.monotonic(), report)
+    return report
+
+
+_PASSED: dict[tuple[SandboxConfig, str | None, int], tuple[float, SelfTestReport]] = {}
+
+
+def recent_isolation_selftest(
+    config: SandboxConfig | None = None,
+    parent: str | os.PathLike[str] | None = None,
+    max_age_s: float = 300.0,
+) -> SelfTestReport:
+    """:func:`isolation_selftest`, unless this process saw the same configuration pass it
+    within ``max_age_s`` seconds (then that passing report).
+
+    For a run that has just proved the isolation and then starts Inspect, whose per-task
+    ``task_init`` would prove it again, seconds later, with the very same configuration. A
+    failed self-test is never remembered: it runs again every time.
+    """
+    config = config or SandboxConfig()
+    seen = _PASSED.get(_selftest_key(config, parent))
+    if seen is not None and time.monotonic() - seen[0] <= max_age_s:
+        return seen[1]
+    return isolation_selftest(config, parent)
+
+
+def _selftest_key(
+    config: SandboxConfig, parent: str | os.PathLike[str] | None
+) -> tuple[SandboxConfig, str | None, int]:
+    return config, None if parent is None else os.fspath(parent), os.geteuid()

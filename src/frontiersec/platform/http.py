@@ -196,6 +196,7 @@ _DESCRIPTIONS = {
     403: "Forbidden: role, scope or CSRF (problem+json)",
     404: "Not found, or not visible to you (problem+json)",
     409: "Conflict with an existing record (problem+json)",
+    412: "Precondition failed: a deadline has passed or a step waits for another (problem+json)",
     413: "Body too large (problem+json)",
     422: "Invalid input; `errors` names each field (problem+json)",
 }

@@ -6,13 +6,23 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from frontiersec.evals.sandbox import BwrapSandbox, SandboxConfig, isolation_selftest
+from frontiersec.evals.sandbox import (
+    BwrapSandbox,
+    SandboxConfig,
+    SandboxError,
+    isolation_selftest,
+    memory_cgroup_parent,
+    recent_isolation_selftest,
+)
 
 pytestmark = [
     pytest.mark.sandbox,
@@ -46,6 +56,7 @@ def test_selftest_passes_with_default_config(parent: Path) -> None:
         "write_host_tmp",
         "read_host_home",
         "fork_unbounded",
+        "memory_unbounded",
     }
 
 
@@ -114,9 +125,11 @@ def test_timeout_kills_the_command_and_its_children(sb: BwrapSandbox) -> None:
     assert r.timed_out
     assert r.returncode == -9
     assert r.duration_s < 5
-    ps = sb.exec(["sh", "-c", "ps -e -o comm="]).stdout.decode().split()
-    assert "sleep" in ps  # the holder's own `sleep infinity`
-    assert ps.count("sleep") == 1
+    ps = sb.exec(["ps", "-e", "-o", "stat=,comm="]).stdout.decode().splitlines()
+    alive = [line.split()[1] for line in ps if not line.startswith("Z")]
+    assert "cat" in alive  # the holder's own `cat`
+    assert "sleep" not in alive
+    assert not [line for line in ps if line.startswith("Z")]  # every killed process was reaped
 
 
 def test_fork_bomb_is_contained_and_host_unharmed(sb: BwrapSandbox) -> None:
@@ -124,6 +137,59 @@ def test_fork_bomb_is_contained_and_host_unharmed(sb: BwrapSandbox) -> None:
     assert r.timed_out or b"Resource temporarily unavailable" in r.stderr
     assert r.duration_s < 10
     assert subprocess.run(["true"], check=False).returncode == 0
+
+
+def test_selftest_notices_missing_memory_limit(parent: Path) -> None:
+    report = isolation_selftest(SandboxConfig(memory_bytes=None, memory_max_bytes=None), parent=parent)
+    assert [p.name for p in report.escapes] == ["memory_unbounded"]
+
+
+def test_commands_run_without_capabilities(sb: BwrapSandbox) -> None:
+    status = dict(
+        line.split(":\t", 1) for line in sb.exec(["cat", "/proc/self/status"]).stdout.decode().splitlines()
+    )
+    assert status["CapEff"] == status["CapPrm"] == status["CapAmb"] == "0000000000000000"
+    assert status["Uid"].split() == ["1000"] * 4
+
+
+needs_cgroup = pytest.mark.skipif(
+    memory_cgroup_parent() is None, reason="no writable memory cgroup on this host (needs root or delegation)"
+)
+
+
+@needs_cgroup
+def test_memory_cgroup_kills_the_hog_and_reports_it(parent: Path) -> None:
+    # no RLIMIT_AS (as for AddressSanitizer tasks): only the cgroup stands in the way
+    config = SandboxConfig(memory_bytes=None, memory_max_bytes=64 * 1024**2)
+    with BwrapSandbox(parent, config) as box:
+        assert box.memory_limit in ("cgroup-v1", "cgroup-v2")
+        hog = "held = [b'x' * (8 << 20) for _ in range(64)]; print('survived')"
+        r = box.exec(["python3", "-c", hog], timeout=60)
+        assert r.oom_killed
+        assert r.returncode == -9
+        assert b"survived" not in r.stdout
+        assert not r.success
+        # the sandbox (and the host) carry on; a small allocation still works
+        ok = box.exec(["python3", "-c", "b = b'x' * (16 << 20); print('ok')"], timeout=60)
+        assert ok.stdout == b"ok\n"
+        assert not ok.oom_killed
+        cgroup_dir = box._cgroup.path if box._cgroup is not None else None
+    assert cgroup_dir is not None
+    assert not cgroup_dir.exists()  # removed on close
+
+
+@needs_cgroup
+def test_address_sanitizer_runs_under_the_memory_cgroup(parent: Path) -> None:
+    # ASan reserves terabytes of virtual memory: fine under a cgroup, impossible under RLIMIT_AS
+    src = "#include <stdlib.h>\nint main(void){char *p = malloc(8); p[8] = 1; return 0;}\n"
+    config = SandboxConfig(memory_bytes=None, memory_max_bytes=512 * 1024**2)
+    with BwrapSandbox(parent, config) as box:
+        box.write_file("bug.c", src)
+        built = box.exec(["gcc", "-fsanitize=address", "-g", "-o", "bug", "bug.c"], timeout=120)
+        assert built.returncode == 0, built.stderr
+        r = box.exec(["./bug"], timeout=60)
+        assert b"ERROR: AddressSanitizer: heap-buffer-overflow" in r.stderr
+        assert not r.oom_killed
 
 
 def test_memory_limit(parent: Path) -> None:
@@ -218,3 +284,57 @@ def _uid(pid: str) -> int | None:
         return os.stat(f"/proc/{pid}").st_uid
     except OSError:
         return None
+
+
+def test_sandbox_outlives_the_thread_that_created_it(parent: Path) -> None:
+    # Inspect creates sandboxes in worker threads that retire when idle; the sample's
+    # sandbox must live on (a parent-death signal tied to the thread would kill it).
+    made: list[BwrapSandbox] = []
+    worker = threading.Thread(target=lambda: made.append(BwrapSandbox(parent)))
+    worker.start()
+    worker.join()
+    with made[0] as box:
+        time.sleep(0.2)
+        assert box.exec(["echo", "alive"]).stdout == b"alive\n"
+
+
+def test_sandbox_dies_with_its_process(parent: Path) -> None:
+    code = (
+        "import sys, time\n"
+        "from frontiersec.evals.sandbox import BwrapSandbox\n"
+        f"box = BwrapSandbox({str(parent)!r})\n"
+        "box.exec(['sh', '-c', 'sleep 300 >/dev/null 2>&1 &'])\n"
+        "print(box.host_uid, flush=True)\n"
+        "time.sleep(300)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    uid = int(child.stdout.readline())
+    assert [p for p in os.listdir("/proc") if p.isdigit() and _uid(p) == uid]
+    child.kill()
+    child.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and [p for p in os.listdir("/proc") if p.isdigit() and _uid(p) == uid]:
+        time.sleep(0.05)
+    assert not [p for p in os.listdir("/proc") if p.isdigit() and _uid(p) == uid]
+
+
+def test_a_sandbox_killed_from_inside_says_so(sb: BwrapSandbox) -> None:
+    sb.exec(["sh", "-c", "kill -9 2"])  # pid 2: the holder's `cat`
+    time.sleep(0.2)
+    with pytest.raises(SandboxError, match="is gone"):
+        sb.exec(["true"])
+
+
+def test_recent_selftest_reuses_a_pass_but_never_a_failure(parent: Path) -> None:
+    config = SandboxConfig(max_processes=200)
+    first = isolation_selftest(config, parent=parent)
+    assert first.passed
+    assert recent_isolation_selftest(config, parent, max_age_s=60) is first
+    assert recent_isolation_selftest(config, parent, max_age_s=0) is not first  # too old: runs again
+    weak = SandboxConfig(max_processes=None)
+    failed = recent_isolation_selftest(weak, parent, max_age_s=60)
+    assert not failed.passed
+    again = recent_isolation_selftest(weak, parent, max_age_s=60)
+    assert again is not failed
+    assert not again.passed

@@ -186,6 +186,12 @@ class IntakeLimits:
     max_document_bytes: int = 256 * 1024**2
     """Largest single non-streamed JSON document (OSV record, CycloneDX, CSAF, SPDX) read in memory."""
     max_warnings: int = 1000
+    schema_results_full: int = 200
+    """SARIF: results validated against the schema one by one before sampling starts."""
+    schema_results_per_run: int = 2
+    """SARIF: the first results of every run are always validated (each tool's shape is checked)."""
+    schema_sample_every: int = 1000
+    """SARIF: past ``schema_results_full``, one result in this many is validated."""
 
 
 @dataclass(slots=True)
@@ -397,6 +403,8 @@ def dedupe(values: Iterable[str]) -> tuple[str, ...]:
 
 def as_obj(value: Any) -> Mapping[str, Any]:
     """``value`` if it is a JSON object, else an empty one (tolerant reading of real files)."""
+    if type(value) is dict:  # the common case, without the ABC check
+        return value
     return value if isinstance(value, Mapping) else {}
 
 

@@ -11,7 +11,9 @@ Use it as ``Task(..., sandbox="bwrap")`` or ``sandbox=("bwrap", BwrapEnvironment
         │
     sample_cleanup ── BwrapSandbox.close()   (kills the PID namespace, removes dirs)
 
-Inspect semantics honoured: a timed-out ``exec`` raises ``TimeoutError``; an output
+Inspect semantics honoured: a timed-out ``exec`` raises ``TimeoutError``; a command the
+memory cgroup killed returns exit status 137 (as in a container) with
+:data:`OOM_MESSAGE` appended to its stderr, so the agent and the log both see why; an output
 stream above ``SandboxEnvironmentLimits.MAX_EXEC_OUTPUT_SIZE`` raises
 ``OutputLimitExceededError``; ``read_file`` above ``MAX_READ_FILE_SIZE`` raises it too;
 a ``user`` other than the sandbox's own raises ``SandboxUserUnsupportedError``.
@@ -42,10 +44,13 @@ from frontiersec.evals.sandbox import (
     BwrapSandbox,
     SandboxConfig,
     SelfTestReport,
-    isolation_selftest,
+    recent_isolation_selftest,
 )
 
-__all__ = ["BwrapEnvironmentConfig", "BwrapSandboxEnvironment", "SandboxIsolationError"]
+__all__ = ["OOM_MESSAGE", "BwrapEnvironmentConfig", "BwrapSandboxEnvironment", "SandboxIsolationError"]
+
+SELFTEST_MAX_AGE_S = 300.0
+OOM_MESSAGE = "[bwrap sandbox] killed: the sample exceeded its memory limit"
 
 
 class SandboxIsolationError(RuntimeError):
@@ -64,7 +69,18 @@ class BwrapEnvironmentConfig(BaseModel, frozen=True):
 
     parent_dir: str | None = Field(default=None, description="Where per-sample sandbox dirs are created.")
     max_processes: int | None = Field(default=256, description="RLIMIT_NPROC for the sample.")
-    memory_bytes: int | None = Field(default=4 * 1024**3, description="RLIMIT_AS per process.")
+    memory_bytes: int | None = Field(
+        default=4 * 1024**3,
+        description="RLIMIT_AS per process; None for AddressSanitizer builds (they reserve terabytes).",
+    )
+    memory_max_bytes: int | None = Field(
+        default=2 * 1024**3,
+        description="Resident memory of the whole sample, enforced by a memory cgroup where the host "
+        "offers one (works with AddressSanitizer); the process that breaks it is killed.",
+    )
+    cgroup_parent: str | None = Field(
+        default=None, description="Writable cgroup directory for the per-sample memory cgroups."
+    )
     file_size_bytes: int | None = Field(default=1024**3, description="RLIMIT_FSIZE per file.")
     env: tuple[tuple[str, str], ...] = Field(
         default=(), description="(name, value) pairs added to every exec's environment."
@@ -75,6 +91,8 @@ class BwrapEnvironmentConfig(BaseModel, frozen=True):
         return SandboxConfig(
             max_processes=self.max_processes,
             memory_bytes=self.memory_bytes,
+            memory_max_bytes=self.memory_max_bytes,
+            cgroup_parent=self.cgroup_parent,
             file_size_bytes=self.file_size_bytes,
             output_limit_bytes=SandboxEnvironmentLimits.MAX_EXEC_OUTPUT_SIZE,
             env=self.env,
@@ -102,10 +120,17 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
 
     @classmethod
     async def task_init(cls, task_name: str, config: SandboxEnvironmentConfigType | None) -> None:
-        """Run the isolation self-test once per task; refuse to start if anything escapes."""
+        """Run the isolation self-test once per task; refuse to start if anything escapes.
+
+        A pass of the same configuration in this process within the last five minutes
+        counts (``frontiersec evals run`` proves the isolation just before it starts
+        Inspect); a failure is never remembered.
+        """
         cfg = _config(config)
         report = await anyio.to_thread.run_sync(
-            functools.partial(isolation_selftest, cfg.sandbox_config(), cfg.parent_dir)
+            functools.partial(
+                recent_isolation_selftest, cfg.sandbox_config(), cfg.parent_dir, SELFTEST_MAX_AGE_S
+            )
         )
         if not report.passed:
             raise SandboxIsolationError(report)
@@ -161,6 +186,11 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
             raise TimeoutError(f"command timed out after {timeout} seconds: {cmd!r}")
         stdout = r.stdout.decode("utf-8", errors="replace")
         stderr = r.stderr.decode("utf-8", errors="replace")
+        if r.oom_killed:
+            # Like a container's OOM kill: exit status 137, and a line saying why.
+            limit = self.sandbox.config.memory_max_bytes or 0
+            stderr += f"\n{OOM_MESSAGE} ({limit // 1024**2} MiB)\n"
+            return ExecResult(success=False, returncode=137, stdout=stdout, stderr=stderr)
         if r.stdout_truncated or r.stderr_truncated:
             raise OutputLimitExceededError(
                 limit_str=SandboxEnvironmentLimits.MAX_EXEC_OUTPUT_SIZE_STR,

@@ -1,0 +1,299 @@
+"""Streaming findings import: dedup layer 3 across finders, credit, flat batches, all-or-nothing, idempotence."""
+
+from __future__ import annotations
+
+import copy
+import gzip
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
+
+from frontiersec.clearinghouse.findings import finding_counts, import_findings, import_parsed
+from frontiersec.clearinghouse.intake import NormalizedFinding, ParseResult, parse_file
+from frontiersec.clearinghouse.intake.base import ParseContext
+from frontiersec.clearinghouse.models import ClusterMerge, Finding, VulnCluster
+from frontiersec.platform.auth.models import Organization
+from frontiersec.platform.auth.principal import SYSTEM
+from frontiersec.platform.errors import InvalidInput
+from tests.factories import make_org
+
+REPO = "https://github.com/dmlc/xgboost"
+COMMIT = "9c0efcee38450e786d349a1ec558ca453c6df927"
+
+
+def _sarif(shared_data: Path, name: str) -> dict[str, Any]:
+    return json.loads((shared_data / "scanner-reports" / "sarif" / name).read_bytes())  # type: ignore[no-any-return]
+
+
+def _target(log: dict[str, Any], when: str, commit: str = COMMIT) -> dict[str, Any]:
+    for run in log["runs"]:
+        run["versionControlProvenance"] = [{"repositoryUri": REPO, "revisionId": commit}]
+        run["invocations"] = [{"executionSuccessful": True, "endTimeUtc": when}]
+    return log
+
+
+def _write(tmp_path: Path, name: str, doc: dict[str, Any]) -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def _njsscan_on_flawfinder_line(shared_data: Path, line: int, uri: str) -> dict[str, Any]:
+    """nodejsscan's real CWE-327 result (Math.random) re-placed on a C++ file of the flawfinder scan."""
+    log = _sarif(shared_data, "njsscan.sarif")
+    run = log["runs"][0]
+    weak = next(r for r in run["results"] if r["ruleId"] == "node_insecure_random_generator")
+    weak["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] = uri
+    weak["locations"][0]["physicalLocation"]["region"].update(startLine=line, endLine=line)
+    run["results"] = [weak]
+    return log
+
+
+def _merges(session: Session, finding_id: Any) -> list[ClusterMerge]:
+    return list(session.execute(select(ClusterMerge).where(ClusterMerge.finding_id == finding_id)).scalars())
+
+
+def test_layer3_joins_a_second_finder_with_credit_and_reason(
+    session: Session, shared_data: Path, tmp_path: Path
+) -> None:
+    vendor = make_org(session, kind="security_vendor", name="Vendor With Flawfinder")
+    lab = make_org(session, kind="ai_developer", name="Lab With nodejsscan")
+    session.commit()
+    # The lab's report (2026-05) arrives first; the vendor's earlier one (2026-03) second.
+    first = _target(_njsscan_on_flawfinder_line(shared_data, 30, "src/tree/param.cc"), "2026-05-01T00:00:00Z")
+    r1 = import_findings(session, SYSTEM, _write(tmp_path, "lab.sarif", first), org=lab)
+    assert (r1.new, r1.clusters_created) == (1, 1)
+    ff = _target(_sarif(shared_data, "flawfinder.sarif"), "2026-03-01T00:00:00Z")
+    r2 = import_findings(session, SYSTEM, _write(tmp_path, "flawfinder.sarif", ff), org=vendor)
+    session.commit()
+    assert r2.received == 54
+
+    # Flawfinder's real FF1048 (CWE-327, random/setstate) at src/tree/param.cc:29 joins the
+    # lab's CWE-327 finding at line 30 (layer 3).
+    ff1048 = session.execute(
+        select(Finding).where(
+            Finding.rule_id == "FF1048", Finding.path == "src/tree/param.cc", Finding.start_line == 29
+        )
+    ).scalar_one()
+    lab_finding = session.execute(select(Finding).where(Finding.owner_org_id == lab.id)).scalar_one()
+    assert ff1048.cluster_id == lab_finding.cluster_id
+    [merge] = _merges(session, ff1048.id)
+    assert merge.layer == 3
+    assert merge.reason == (
+        f"same target github.com/dmlc/xgboost@{COMMIT[:12]}, CWE-327, src/tree/param.cc lines 29-29 within 1 of 30-30"
+    )
+    assert 0 < merge.score < 1
+    cluster = session.get(VulnCluster, ff1048.cluster_id)
+    assert cluster is not None
+    # credit: the earliest finding wins, whoever imported first
+    assert cluster.first_finder_org_id == vendor.id
+    assert cluster.first_found_at is not None
+    assert cluster.first_found_at.month == 3
+    assert [(f["org_id"], f["found_at"][:10]) for f in cluster.finders] == [
+        (str(vendor.id), "2026-03-01"),
+        (str(lab.id), "2026-05-01"),
+    ]
+
+    # Within the flawfinder file: FF1021 (CWE-120) at src/cli_main.cc:143 joins FF1013 (CWE-119/120) at :142.
+    ff1021 = session.execute(
+        select(Finding).where(
+            Finding.rule_id == "FF1021", Finding.path == "src/cli_main.cc", Finding.start_line == 143
+        )
+    ).scalar_one()
+    ff1013 = session.execute(
+        select(Finding).where(
+            Finding.rule_id == "FF1013", Finding.path == "src/cli_main.cc", Finding.start_line == 142
+        )
+    ).scalar_one()
+    assert ff1021.cluster_id == ff1013.cluster_id
+    [inner] = _merges(session, ff1021.id)
+    assert (inner.layer, "CWE-120" in inner.reason) == (3, True)
+    # ... but FF1019 (CWE-134) next to FF1013 in src/common/timer.h stays apart.
+    t13, t19 = (
+        session.execute(
+            select(Finding).where(Finding.path == "src/common/timer.h", Finding.rule_id == rule)
+        ).scalar_one()
+        for rule in ("FF1013", "FF1019")
+    )
+    assert t13.cluster_id != t19.cluster_id
+    assert r2.merged_by_layer[3] == len(
+        list(
+            session.execute(
+                select(ClusterMerge).where(ClusterMerge.layer == 3, ClusterMerge.cluster_id.is_not(None))
+            ).scalars()
+        )
+    )
+
+
+def test_layer3_does_not_merge_another_commit_or_another_file(
+    session: Session, shared_data: Path, tmp_path: Path
+) -> None:
+    vendor = make_org(session)
+    lab = make_org(session)
+    ff = _target(_sarif(shared_data, "flawfinder.sarif"), "2026-03-01T00:00:00Z")
+    import_findings(session, SYSTEM, _write(tmp_path, "ff.sarif", ff), org=vendor)
+    before = finding_counts(session)
+    other_commit = _target(
+        _njsscan_on_flawfinder_line(shared_data, 29, "src/tree/param.cc"),
+        "2026-05-01T00:00:00Z",
+        commit="0" * 40,
+    )
+    r = import_findings(session, SYSTEM, _write(tmp_path, "a.sarif", other_commit), org=lab)
+    assert (r.clusters_created, r.clusters_joined) == (1, 0)
+    other_file = _target(
+        _njsscan_on_flawfinder_line(shared_data, 29, "src/tree/other.cc"), "2026-05-01T00:00:00Z"
+    )
+    r = import_findings(session, SYSTEM, _write(tmp_path, "b.sarif", other_file), org=lab)
+    assert (r.clusters_created, r.clusters_joined) == (1, 0)
+    after = finding_counts(session)
+    assert after["vuln_clusters"] == before["vuln_clusters"] + 2
+    assert after["cluster_merges"] == before["cluster_merges"]
+
+
+def _big_sarif(shared_data: Path, n: int) -> dict[str, Any]:
+    """``n`` distinct results: CodeQL's real results re-placed on distinct lines of their real files."""
+    log = _sarif(shared_data, "codeQL-output.sarif")
+    run = log["runs"][0]
+    real = run["results"]
+    out = []
+    for i in range(n):
+        r = copy.deepcopy(real[i % len(real)])
+        r["partialFingerprints"] = {"primaryLocationLineHash": f"{i:x}:1"}
+        r["locations"][0]["physicalLocation"]["region"]["startLine"] = 1000 + i * 10
+        out.append(r)
+    run["results"] = out
+    return log
+
+
+class _Counting:
+    """Wraps a parser's iterator and counts how far it has been consumed."""
+
+    def __init__(self, inner: Iterator[NormalizedFinding]) -> None:
+        self.inner = inner
+        self.consumed = 0
+
+    def __iter__(self) -> Iterator[NormalizedFinding]:
+        for f in self.inner:
+            self.consumed += 1
+            yield f
+
+
+def test_import_consumes_the_parser_lazily_batch_by_batch(
+    session: Session, shared_data: Path, tmp_path: Path
+) -> None:
+    org = make_org(session)
+    path = _write(tmp_path, "big.sarif", _big_sarif(shared_data, 700))
+    parsed = parse_file(path)
+    counting = _Counting(iter(parsed))
+    lazy = ParseResult(parsed.format, path, iter(counting), ParseContext())
+    at_insert: list[int] = []
+
+    def spy(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO FINDINGS"):
+            at_insert.append(counting.consumed)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", spy)
+    try:
+        r = import_parsed(session, SYSTEM, lazy, org=org, filename=path.name, sha256="x", batch_size=100)
+    finally:
+        event.remove(engine, "before_cursor_execute", spy)
+    assert r.new == 700
+    # each batch was written before the next was read: never more than one batch ahead
+    assert at_insert == [100, 200, 300, 400, 500, 600, 700]
+
+
+def test_failure_midway_leaves_nothing_and_the_file_can_be_rerun(
+    session: Session, shared_data: Path, tmp_path: Path
+) -> None:
+    """OSV JSON Lines stream in one pass: a bad line 251 surfaces after 2 batches were written."""
+    org = make_org(session)
+    session.commit()
+    before = finding_counts(session)
+    with gzip.open(shared_data / "osv-pypi" / "pypa-advisories.osv.jsonl.gz", "rt") as fh:
+        lines = [line for _, line in zip(range(250), fh, strict=False)]
+    cut = tmp_path / "broken.jsonl"
+    cut.write_text("".join(lines) + '{"id": "PYSEC-X", "modif\n')
+    inserted: list[str] = []
+
+    def spy(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO FINDINGS"):
+            inserted.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", spy)
+    try:
+        with pytest.raises(InvalidInput) as info:
+            import_parsed(
+                session, SYSTEM, parse_file(cut), org=org, filename=cut.name, sha256="x", batch_size=100
+            )
+    finally:
+        event.remove(engine, "before_cursor_execute", spy)
+    assert len(inserted) == 2, "two batches were written before the error surfaced"
+    assert "broken.jsonl" in str(info.value)
+    assert f"byte {cut.stat().st_size}" in str(info.value)  # where the stream broke
+    session.rollback()  # what the request / CLI / job boundary does
+    assert finding_counts(session) == before
+
+    full = tmp_path / "full.jsonl"
+    full.write_text("".join(lines))
+    r1 = import_findings(session, SYSTEM, full, org=org)
+    session.commit()
+    assert r1.received == 250
+    assert r1.new + r1.duplicates == 250
+    counts = finding_counts(session)
+    assert counts["findings"] == before["findings"] + r1.new
+    r2 = import_findings(session, SYSTEM, full, org=org)
+    session.commit()
+    assert (r2.received, r2.new, r2.duplicates) == (250, 0, 250)
+    after = finding_counts(session)
+    assert (after["findings"], after["vuln_clusters"], after["cluster_merges"]) == (
+        counts["findings"],
+        counts["vuln_clusters"],
+        counts["cluster_merges"],
+    )
+    assert after["import_batches"] == counts["import_batches"] + 1
+
+
+def test_reimport_of_a_multi_batch_sarif_counts_every_result_as_duplicate(
+    session: Session, shared_data: Path, tmp_path: Path
+) -> None:
+    org = make_org(session)
+    path = _write(tmp_path, "big.sarif", _big_sarif(shared_data, 450))
+    r1 = import_parsed(
+        session, SYSTEM, parse_file(path), org=org, filename=path.name, sha256="x", batch_size=100
+    )
+    counts = finding_counts(session)
+    r2 = import_parsed(
+        session, SYSTEM, parse_file(path), org=org, filename=path.name, sha256="x", batch_size=100
+    )
+    assert (r1.new, r2.new, r2.duplicates) == (450, 0, 450)
+    assert finding_counts(session)["findings"] == counts["findings"]
+
+
+def test_layer2_still_merges_across_batches(session: Session, shared_data: Path, tmp_path: Path) -> None:
+    """A CVE seen in batch 1 and again in batch 2 of one file (SARIF rule ids that are CVE ids) is one cluster."""
+    org: Organization = make_org(session)
+    log = _big_sarif(shared_data, 250)
+    results = log["runs"][0]["results"]
+    for i in (5, 240):  # batch 1 and batch 3 at batch_size=100
+        results[i]["ruleId"] = "CVE-2021-28363"
+        results[i].pop("ruleIndex", None)
+    path = _write(tmp_path, "cves.sarif", log)
+    r = import_parsed(
+        session, SYSTEM, parse_file(path), org=org, filename=path.name, sha256="x", batch_size=100
+    )
+    assert r.merged_by_layer[2] == 1
+    clusters = set(
+        session.execute(select(Finding.cluster_id).where(Finding.rule_id == "CVE-2021-28363")).scalars()
+    )
+    assert len(clusters) == 1
+    n = session.execute(
+        select(func.count()).select_from(Finding).where(Finding.rule_id == "CVE-2021-28363")
+    ).scalar_one()
+    assert n == 2
