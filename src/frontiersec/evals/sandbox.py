@@ -89,6 +89,7 @@ import atexit
 import concurrent.futures
 import contextlib
 import errno
+import fcntl
 import functools
 import json
 import os
@@ -154,6 +155,7 @@ _USR_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 _NAMESPACES = (("user", "--user"), ("mnt", "--mount"), ("net", "--net"), ("pid", "--pid"),
                ("ipc", "--ipc"), ("uts", "--uts"), ("cgroup", "--cgroup"))  # fmt: skip
 _DRAIN_GRACE_S = 0.2
+_NS_GET_PARENT = 0xB702  # ioctl_ns(2): _IO(0xb7, 0x2)
 _WRAPPER_FAILED = 125
 _WRAPPER_MARK = "frontiersec-sandbox:"
 _HOST_ENV = {"PATH": DEFAULT_PATH}
@@ -590,6 +592,7 @@ class BwrapSandbox:
         self._holder_pidfd = -1
         self._holder_stdin = -1
         self._ns_fds: list[int] = []
+        self._outer_userns_fd = -1
         self._cgroup: _MemoryCgroup | None = None
         self.memory_limit: MemoryLimit = "none"
         try:
@@ -683,16 +686,20 @@ class BwrapSandbox:
             # The holder's command is `cat`: it echoes the byte we send once the sandbox is
             # fully set up (the info fd is written before the uid map and the mounts are),
             # then blocks on its stdin for the sandbox's lifetime.
-            self._holder = _spawner().submit(
-                subprocess.Popen,
-                [*prefix, *args, "--info-fd", str(info_w), "--", "/usr/bin/cat"],
-                pass_fds=(info_w,),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=_HOST_ENV,
-                start_new_session=True,
-            ).result()
+            self._holder = (
+                _spawner()
+                .submit(
+                    subprocess.Popen,
+                    [*prefix, *args, "--info-fd", str(info_w), "--", "/usr/bin/cat"],
+                    pass_fds=(info_w,),
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    env=_HOST_ENV,
+                    start_new_session=True,
+                )
+                .result()
+            )
             os.close(info_w)
             info_w = -1
             assert self._holder.stdin is not None
@@ -723,6 +730,14 @@ class BwrapSandbox:
             self._ns_fds.append(os.open(f"/proc/{self.holder_pid}/ns/{ns}", flags))
         self._ns_fds.append(os.open(f"/proc/{self.holder_pid}/root", flags | os.O_DIRECTORY))
         self._ns_fds.append(os.open(f"/proc/{self.holder_pid}/root{WORK}", flags | os.O_DIRECTORY))
+        self._outer_userns_fd = -1
+        if not self._root_mode:
+            outer = fcntl.ioctl(self._ns_fds[0], _NS_GET_PARENT)
+            if os.fstat(outer).st_ino == os.stat("/proc/self/ns/user").st_ino:
+                os.close(outer)  # not nested: the sandbox's user ns is a child of ours
+            else:
+                self._outer_userns_fd = outer
+                self._ns_fds.append(outer)
         # The fds were opened by pid: prove the pid still was our holder (not recycled).
         signal.pidfd_send_signal(self._holder_pidfd, 0)
 
@@ -786,17 +801,32 @@ class BwrapSandbox:
             if c.file_size_bytes is not None:
                 limits.append(f"--fsize={c.file_size_bytes}")
             wrapper = [*self._join_cgroup(), *limits, "--"]
-        *ns_fds, root_fd, wd_fd = self._ns_fds
-        enter = ["nsenter"]
-        for (_ns, opt), fd in zip(_NAMESPACES, ns_fds, strict=True):
-            enter.append(f"{opt}=/proc/self/fd/{fd}")
-        enter += [
-            f"--root=/proc/self/fd/{root_fd}",
-            f"--wd=/proc/self/fd/{wd_fd}",
-            f"--setuid={SANDBOX_UID}",
-            f"--setgid={SANDBOX_GID}",
-        ]
-        return [*wrapper, *enter]
+        ns_fds, (root_fd, wd_fd) = (
+            self._ns_fds[: len(_NAMESPACES)],
+            self._ns_fds[len(_NAMESPACES) : len(_NAMESPACES) + 2],
+        )
+        fds = dict(zip((ns for ns, _opt in _NAMESPACES), ns_fds, strict=True))
+        opts = dict(_NAMESPACES)
+        where = [f"--root=/proc/self/fd/{root_fd}", f"--wd=/proc/self/fd/{wd_fd}"]
+        if self._root_mode:
+            # Root may join every namespace at once, then become the sandbox user (which
+            # drops every capability).
+            enter = ["nsenter", *(f"{opts[ns]}=/proc/self/fd/{fd}" for ns, fd in fds.items())]
+            enter += [*where, f"--setuid={SANDBOX_UID}", f"--setgid={SANDBOX_GID}"]
+            return [*wrapper, *enter]
+        # Unprivileged, bwrap nests the sandbox's user namespace inside the one that owns
+        # the other namespaces; joining them needs the capabilities of that outer one. So:
+        # outer user ns + ipc/net/mount/pid/uts, then the inner user ns. Credentials are
+        # kept (setgroups is denied there); uid 1000 is not root inside, so the exec of
+        # the command drops the capabilities setns granted. The cgroup namespace is left
+        # out (joining it from outside needs CAP_SYS_ADMIN over it): commands see the
+        # host's cgroup paths, with no control over them.
+        first = ["nsenter", "--preserve-credentials"]
+        if self._outer_userns_fd >= 0:
+            first.append(f"--user=/proc/self/fd/{self._outer_userns_fd}")
+        first += [f"{opts[ns]}=/proc/self/fd/{fds[ns]}" for ns in ("ipc", "net", "mnt", "pid", "uts")]
+        second = ["nsenter", "--preserve-credentials", f"--user=/proc/self/fd/{fds['user']}", *where]
+        return [*wrapper, *first, "--", *second]
 
     # ── commands ─────────────────────────────────────────────────────────────
     def _command(self, cmd: Sequence[str], env: Mapping[str, str] | None, cwd: str | None) -> list[str]:
@@ -1308,6 +1338,13 @@ def isolation_selftest(
         port = listener.getsockname()[1]
 
         sb = stack.enter_context(BwrapSandbox(parent, config))
+        # A sandbox that cannot run anything would "contain" every probe: prove it works.
+        alive = sb.exec(["python3", "-c", "print('sandbox-ok')"], timeout=30)
+        if alive.stdout != b"sandbox-ok\n":
+            raise SandboxError(
+                f"the sandbox cannot run commands (exit {alive.returncode}): "
+                f"{alive.stderr.decode(errors='replace').strip()[-500:]}"
+            )
         r = sb.exec(["python3", "-c", _CONNECT, "127.0.0.1", str(port)], timeout=10)
         out = r.stdout.decode(errors="replace").strip()
         probes.append(

@@ -22,6 +22,7 @@ become warnings; only an unusable file raises :class:`IntakeError`.
 """
 
 import codecs
+import hashlib
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -274,6 +275,7 @@ def _read_headers(source: Source) -> tuple[dict[str, Any], list[_Run]]:
     """Pass 1: the log's top-level members (except runs) and every run's members except results."""
     log: dict[str, Any] = {}
     runs: list[_Run] = []
+    tools: dict[str, Any] = {}
     saw_runs = False
     for kind, index, key, value in _walk(source, results=False):
         if kind == "log":
@@ -284,6 +286,11 @@ def _read_headers(source: Source) -> tuple[dict[str, Any], list[_Run]]:
         elif kind == "run":
             runs.append(_Run())
         elif kind == "header":
+            if key == "tool" and isinstance(value, dict):
+                # many runs of one tool repeat the same driver and rule table: keep one copy, so
+                # memory grows with the distinct tools, not with the number of runs
+                digest = hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
+                value = tools.setdefault(digest, value)
             runs[index].header[key] = value
         else:
             runs[index].results += 1
