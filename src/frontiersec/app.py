@@ -55,6 +55,7 @@ NAV = [
     ("/kev", "KEV", "viewer"),
     ("/review", "Review", "viewer"),
     ("/designation", "Designation", "viewer"),
+    ("/partners", "Partners", "viewer"),
     ("/jobs", "Jobs", "viewer"),
     ("/orgs", "Organisations", "viewer"),
     ("/audit", "Audit", "admin"),

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from frontiersec.clearinghouse import web as clearinghouse_web
 from frontiersec.designation import web as designation_web
 from frontiersec.evals import web as evals_web
+from frontiersec.partners import web as partners_web
 from frontiersec.platform.audit.service import count_entries
 from frontiersec.platform.auth.models import Role
 from frontiersec.platform.auth.principal import Principal
@@ -62,6 +63,7 @@ CARDS: list[CardFn] = [
     evals_web.dashboard_card,
     review_web.dashboard_card,
     designation_web.dashboard_card,
+    partners_web.dashboard_card,
     _admin_card,
 ]
 
