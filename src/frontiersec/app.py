@@ -53,6 +53,7 @@ NAV = [
     ("/vulns", "Vulnerabilities", "viewer"),
     ("/findings", "Findings", "viewer"),
     ("/kev", "KEV", "viewer"),
+    ("/evals", "Evaluations", "viewer"),
     ("/review", "Review", "viewer"),
     ("/designation", "Designation", "viewer"),
     ("/partners", "Partners", "viewer"),

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
+from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 
 from frontiersec.evals import logs, profile, runs
+from frontiersec.evals.common import require_runner
 from frontiersec.evals.models import EvalRun
 from frontiersec.evals.schemas import (
     ComparisonRead,
@@ -21,6 +23,7 @@ from frontiersec.evals.schemas import (
     RunStarted,
     SampleRead,
 )
+from frontiersec.platform.auth.principal import Principal
 from frontiersec.platform.http import ApiPrincipal, DbSession, get_runtime, responses
 from frontiersec.platform.jobs import get_job
 from frontiersec.platform.schemas import JobRead
@@ -28,6 +31,15 @@ from frontiersec.platform.schemas import JobRead
 __all__ = ["profile_read", "router", "run_read"]
 
 router = APIRouter(prefix="/api/v1", tags=["evals"])
+
+
+def _runner(principal: ApiPrincipal) -> Principal:
+    # Checked before the upload is read: a caller who may not import learns nothing about the body.
+    require_runner(principal, "importing an evaluation log")
+    return principal
+
+
+RunnerPrincipal = Annotated[Principal, Depends(_runner)]
 
 
 def run_read(run: EvalRun) -> RunRead:
@@ -133,7 +145,7 @@ def get_samples(
 def import_log(
     request: Request,
     session: DbSession,
-    principal: ApiPrincipal,
+    principal: RunnerPrincipal,
     file: UploadFile = File(description="An Inspect log (.eval), e.g. from an inspect_evals Cybench run."),
     model_name: str | None = Form(
         default=None, max_length=200, description="Model name (default: the log's)."
@@ -166,14 +178,17 @@ def list_profiles(session: DbSession, principal: ApiPrincipal) -> list[ProfileSu
 
 
 @router.get(
-    "/evals/profiles/{model_name}/{model_version}", response_model=ProfileRead, responses=responses(404)
+    "/evals/profiles/{profile_name}/{profile_version}", response_model=ProfileRead, responses=responses(404)
 )
 def get_profile(
-    model_name: str, model_version: str, session: DbSession, principal: ApiPrincipal
+    session: DbSession,
+    principal: ApiPrincipal,
+    profile_name: str = Path(max_length=200, description="Model name, e.g. SmolLM2-135M-Instruct."),
+    profile_version: str = Path(max_length=100, description="Model version, e.g. 1.0."),
 ) -> ProfileRead:
     """A model version's capability profile: each family's rate, 95% interval, n and method, and the
     runs behind it with their log hashes."""
-    return profile_read(profile.capability_profile(session, principal, model_name, model_version))
+    return profile_read(profile.capability_profile(session, principal, profile_name, profile_version))
 
 
 @router.get("/evals/compare", response_model=ComparisonRead, responses=responses(404))

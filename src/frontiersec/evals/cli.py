@@ -160,19 +160,19 @@ def _print_families(families: dict[str, Any]) -> None:
 
 
 def _watch(sessions: Any, run_id: uuid.UUID, stop: threading.Event) -> None:
-    """Print a progress line whenever the run's count of scored samples changes."""
+    """Print a progress line whenever the run's count of scored samples changes (and once at the end)."""
     from frontiersec.evals.models import EvalRun
 
     last: tuple[str, int] | None = None
-    while not stop.wait(1.0):
+    while True:
+        stopping = stop.wait(1.0)
         with sessions() as s:
             run = s.get(EvalRun, run_id)
-            if run is None:
-                continue
-            now = (run.status, run.samples_done)
-            if now != last:
-                last = now
+            if run is not None and (run.status, run.samples_done) != last:
+                last = (run.status, run.samples_done)
                 typer.echo(f"  {run.status}: {run.samples_done}/{run.samples_total} samples", err=True)
+        if stopping:
+            return
 
 
 @app.command("run")

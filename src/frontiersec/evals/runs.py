@@ -60,6 +60,7 @@ __all__ = [
     "list_runs",
     "list_samples",
     "plan_samples",
+    "run_now",
     "selected_specs",
     "start_run",
 ]
@@ -69,6 +70,10 @@ JOB_NAME = "evals.run"
 SUITES = (SUITE_NAME,)
 TERMINAL = ("succeeded", "partial", "failed")
 MAX_EPOCHS = 100
+# Inspect retries a failing model request forever by default; a run against a dead endpoint
+# must end (failed or partial) instead.
+DEFAULT_MAX_RETRIES = 5
+DEFAULT_TIMEOUT_S = 600
 register_shareable("eval_run", EvalRun)
 
 
@@ -330,7 +335,10 @@ def execute_run(
         model, base_url = run.model, run.base_url
         epochs, total = run.epochs, run.samples_total
         specs = selected_specs(run.task_ids, run.sample_limit)
-        config = {"max_retries": run.max_retries, "timeout": run.timeout_s}
+        config = {
+            "max_retries": DEFAULT_MAX_RETRIES if run.max_retries is None else run.max_retries,
+            "timeout": run.timeout_s or DEFAULT_TIMEOUT_S,
+        }
         max_connections, max_samples = run.max_connections, run.max_samples
         done = _scored(s, run_id)
         credential_id = run.credential_id
@@ -528,6 +536,120 @@ def _finish(
     if status == "failed":
         raise RunFailed(error or "no sample was scored")
     return summary
+
+
+def run_now(
+    session: Session,
+    principal: Principal,
+    settings: Any,
+    *,
+    model: str,
+    model_name: str,
+    model_version: str,
+    task_ids: Sequence[str] | None = None,
+    limit: int | None = None,
+    tlp: str = "AMBER",
+) -> EvalRun:
+    """Run the suite here and now, inside the caller's transaction (no job, no API key).
+
+    For the demo loader, whose organisations are not committed yet when it runs: the
+    samples are collected from Inspect in memory and written with ``session``. The same
+    checks as a queued run apply (isolation self-test first; real logs, hashed).
+    """
+    from frontiersec.evals.inspect_bridge.runner import resolve_model, run_suite
+    from frontiersec.evals.sandbox import isolation_selftest
+
+    require_runner(principal, "starting an evaluation run")
+    specs = selected_specs(task_ids, limit)
+    run = EvalRun(
+        source="run",
+        suite=SUITE_NAME,
+        model=model,
+        model_name=model_name,
+        model_version=model_version,
+        epochs=1,
+        sample_limit=limit,
+        task_ids=list(task_ids) if task_ids else None,
+        status="running",
+        samples_total=len(specs),
+        attempts=1,
+        logs=[],
+        owner_org_id=owner_org_for(session, principal),
+        tlp=tlp,
+        created_by=principal.user_id,
+        started_at=utcnow(),
+    )
+    session.add(run)
+    session.flush()
+    report = isolation_selftest()
+    if not report.passed:
+        names = ", ".join(p.name for p in report.escapes)
+        raise RunFailed(f"the sandbox isolation self-test failed (escaped: {names}); refusing to run")
+    inspect_model, note = resolve_model(model)
+    collected: list[Any] = []
+    suite = run_suite(
+        model=inspect_model,
+        plan=plan_samples(specs, 1, set()),
+        log_dir=log_dir_for(settings, run.id),
+        on_sample=collected.append,
+        run_tag=f"{run.id}:1",
+    )
+    for o in collected:
+        session.add(
+            EvalSample(
+                run_id=run.id,
+                task_id=o.task_id[:200],
+                sample_id=o.sample_id[:200],
+                family=(o.family or "unknown")[:120],
+                epoch=o.epoch,
+                score=o.score,
+                answer=o.answer,
+                explanation=o.explanation,
+                error=o.error,
+                attempt=1,
+                started_at=aware(o.started_at),
+                completed_at=aware(o.completed_at),
+            )
+        )
+    logs: list[dict[str, Any]] = [
+        {
+            "attempt": 1,
+            "status": lg.status,
+            "samples": lg.samples,
+            "path": lg.path,
+            "sha256": sha256_file(lg.path) if lg.path else None,
+        }
+        for lg in suite.logs
+    ]
+    scored = [o for o in collected if o.score is not None]
+    failed = sorted((o for o in collected if o.score is None), key=lambda o: (o.task_id, o.epoch))
+    run.logs = logs
+    last = next((lg for lg in reversed(logs) if lg["sha256"]), None)
+    if last is not None:
+        run.log_path, run.log_sha256 = last["path"], last["sha256"]
+    run.note = note
+    run.samples_done = len(scored)
+    run.status = "succeeded" if len(scored) == run.samples_total else ("partial" if scored else "failed")
+    if run.status != "succeeded":
+        first = (
+            f"; first: task {failed[0].task_id} epoch {failed[0].epoch}: {failed[0].error}" if failed else ""
+        )
+        run.error = f"{run.samples_total - len(scored)} of {run.samples_total} samples not scored{first}"
+        if suite.error:
+            run.error += f"; Inspect: {suite.error}"
+    run.progress = 100
+    run.finished_at = run.updated_at = utcnow()
+    session.flush()
+    record(
+        session,
+        principal,
+        "evals.run.finished",
+        object_type="eval_run",
+        object_id=run.id,
+        tlp=run.tlp,
+        details={"status": run.status, "samples_done": run.samples_done, "log_sha256": run.log_sha256},
+    )
+    return run
 
 
 # --------------------------------------------------------------------------- reading

@@ -504,6 +504,51 @@ def memory_cgroup_parent(explicit: str | None = None) -> tuple[Path, int] | None
     return None
 
 
+_OWNER_FILE = "owner"
+_SWEPT: set[Path] = set()
+_STALE_CGROUP_S = 120.0
+
+
+def _owner_stamp(pid: int) -> str | None:
+    """``pid`` and its start time (so a recycled pid is not taken for the owner)."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return None
+    return f"{pid} {raw[raw.rfind(b')') + 2 :].split()[19].decode()}"
+
+
+def _sweep_once(base: Path) -> None:
+    """Remove what sandboxes of dead processes left behind (a process killed with SIGKILL
+    cannot clean up): their directories under ``base``, once per ``base`` and process, and
+    empty ``fs-sbx-*`` memory cgroups older than two minutes under the cgroup parent."""
+    if base in _SWEPT:
+        return
+    _SWEPT.add(base)
+    with contextlib.suppress(OSError):
+        for d in base.glob("fs-sbx-*"):
+            owner = d / "log" / _OWNER_FILE
+            try:
+                stamp = owner.read_text().strip()
+            except OSError:
+                continue  # not ours, or still being set up
+            pid = int(stamp.split()[0]) if stamp.split() and stamp.split()[0].isdigit() else -1
+            if pid > 0 and _owner_stamp(pid) != stamp:
+                shutil.rmtree(d, ignore_errors=True)
+    found = memory_cgroup_parent()
+    if found is None:
+        return
+    now = time.time()
+    with contextlib.suppress(OSError):
+        for cg in found[0].glob("fs-sbx-*"):
+            with contextlib.suppress(OSError):
+                if (
+                    now - cg.stat().st_mtime > _STALE_CGROUP_S
+                    and not (cg / "cgroup.procs").read_text().strip()
+                ):
+                    cg.rmdir()
+
+
 class _MemoryCgroup:
     """One sandbox's memory cgroup (v1 or v2): limit, OOM-kill counter, removal."""
 
@@ -587,6 +632,7 @@ class BwrapSandbox:
         base.mkdir(parents=True, exist_ok=True)
         if self._drop_uid:
             _check_traversable(base.resolve())
+        _sweep_once(base.resolve())
         self.root = Path(tempfile.mkdtemp(prefix="fs-sbx-", dir=base))
         self._holder: subprocess.Popen[bytes] | None = None
         self._holder_pidfd = -1
@@ -618,6 +664,7 @@ class BwrapSandbox:
             os.chmod(d, mode)
         for name in ("work", "tmp"):
             os.chown(self.root / name, self.host_uid, self.host_gid)
+        (self.root / "log" / _OWNER_FILE).write_text(_owner_stamp(os.getpid()) or "")
 
     def _prepare_cgroup(self) -> None:
         limit = self.config.memory_max_bytes

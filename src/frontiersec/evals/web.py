@@ -25,8 +25,8 @@ __all__ = ["dashboard_card", "interval_chart", "router"]
 
 router = APIRouter(include_in_schema=False)
 
-# Chart geometry (SVG user units): label column, plot area, value column.
-CHART_W, LABEL_W, VALUE_W, ROW_H, TOP, BOTTOM = 760, 150, 200, 34, 14, 34
+# Chart geometry (SVG user units = CSS pixels at full width): label column, plot, value column.
+CHART_W, LABEL_W, VALUE_W, ROW_H, HEADER_H, TOP, BOTTOM = 900, 180, 230, 30, 26, 10, 34
 PLOT_W = CHART_W - LABEL_W - VALUE_W
 SERIES_COLOURS = ("#1f4e8c", "#c25e00")
 
@@ -36,7 +36,6 @@ class Bar:
     """One interval bar of the chart (coordinates in SVG units)."""
 
     label: str
-    sub: str
     y: float
     x: float
     x_low: float
@@ -48,14 +47,17 @@ class Bar:
 
 @dataclass(frozen=True)
 class Chart:
-    """A server-rendered interval chart: bars, axis ticks, height."""
+    """A server-rendered interval chart: bars, family headers and bands, axis ticks, height."""
 
     bars: list[Bar]
+    headers: list[tuple[str, float]]
+    bands: list[tuple[float, float]]
     ticks: list[tuple[float, str]]
     height: float
     plot_top: float
     plot_bottom: float
     legend: list[tuple[str, str]]
+    label_x: float
 
 
 def _x(v: float) -> float:
@@ -67,22 +69,31 @@ def _pct(v: float) -> str:
 
 
 def interval_chart(series: list[tuple[str, dict[str, profiles.FamilyResult]]], families: list[str]) -> Chart:
-    """Per family, one bar per series: the rate as a point, the 95% interval as a line, on 0-100%."""
+    """Per family, one bar per series: the rate as a point, the 95% interval as a line, on 0-100%.
+
+    One series: the family names the row. Several: each family gets a header row and a
+    shaded band, and each bar is labelled with its series (model) in its colour.
+    """
     bars: list[Bar] = []
-    row = 0
-    per_family = len(series)
-    for fam in families:
+    headers: list[tuple[str, float]] = []
+    bands: list[tuple[float, float]] = []
+    multi = len(series) > 1
+    y = float(TOP)
+    for k, fam in enumerate(families):
+        band_top = y
+        if multi:
+            headers.append((fam, y + HEADER_H - 8))
+            y += HEADER_H
         for i, (name, results) in enumerate(series):
             r = results.get(fam)
-            y = TOP + ROW_H * row + ROW_H / 2
-            row += 1
+            mid = y + ROW_H / 2
+            y += ROW_H
             if r is None:
                 continue
             bars.append(
                 Bar(
-                    label=fam if i == 0 else "",
-                    sub=name if per_family > 1 else "",
-                    y=y,
+                    label=name if multi else fam,
+                    y=mid,
                     x=_x(r.rate),
                     x_low=_x(r.low),
                     x_high=_x(r.high),
@@ -92,10 +103,22 @@ def interval_chart(series: list[tuple[str, dict[str, profiles.FamilyResult]]], f
                     f"{_pct(r.low)} to {_pct(r.high)} ({r.method})",
                 )
             )
-    plot_bottom = TOP + ROW_H * max(row, 1)
+        if multi and k % 2 == 0:
+            bands.append((band_top, y - band_top))
+    plot_bottom = max(y, TOP + ROW_H)
     ticks = [(_x(t / 100), f"{t}%") for t in (0, 25, 50, 75, 100)]
     legend = [(name, SERIES_COLOURS[i % len(SERIES_COLOURS)]) for i, (name, _r) in enumerate(series)]
-    return Chart(bars, ticks, plot_bottom + BOTTOM, TOP - 4, plot_bottom, legend if per_family > 1 else [])
+    return Chart(
+        bars=bars,
+        headers=headers,
+        bands=bands,
+        ticks=ticks,
+        height=plot_bottom + BOTTOM,
+        plot_top=TOP,
+        plot_bottom=plot_bottom,
+        legend=legend if multi else [],
+        label_x=(LABEL_W - 12) if multi else 8,
+    )
 
 
 def _families_of(*results: dict[str, profiles.FamilyResult]) -> list[str]:
@@ -296,24 +319,24 @@ def profiles_page(request: Request, session: DbSession, principal: WebPrincipal)
     )
 
 
-@router.get("/evals/profiles/{model_name}/{model_version}", response_class=HTMLResponse)
+@router.get("/evals/profiles/{profile_name}/{profile_version}", response_class=HTMLResponse)
 def profile_page(
-    model_name: str, model_version: str, request: Request, session: DbSession, principal: WebPrincipal
+    profile_name: str, profile_version: str, request: Request, session: DbSession, principal: WebPrincipal
 ) -> Response:
     """A model version's capability profile: table, interval chart, and the runs with log hashes."""
-    prof = profiles.capability_profile(session, principal, model_name, model_version)
+    prof = profiles.capability_profile(session, principal, profile_name, profile_version)
     fams = _families_of(prof.families)
     others = [
         p
         for p in profiles.list_profiles(session, principal)
-        if (p.model_name, p.model_version) != (model_name, model_version)
+        if (p.model_name, p.model_version) != (profile_name, profile_version)
     ]
     return templates(request).render(
         request,
         "evals/profile.html",
         {
             "p": prof,
-            "chart": interval_chart([(f"{model_name} {model_version}", prof.families)], fams),
+            "chart": interval_chart([(f"{profile_name} {profile_version}", prof.families)], fams),
             "missing": [f for f in FAMILIES if f not in prof.families],
             "others": others,
             "chart_w": CHART_W,

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -92,14 +93,17 @@ def test_a_killed_worker_resumes_without_rerunning_scored_samples(
     session.expire_all()
     before = {
         (r.sample_id, r.epoch): (r.id, r.completed_at, r.attempt)
-        for r in session.execute(select(EvalSample).where(EvalSample.run_id == rid, EvalSample.score.is_not(None)))
-        .scalars()
+        for r in session.execute(
+            select(EvalSample).where(EvalSample.run_id == rid, EvalSample.score.is_not(None))
+        ).scalars()
     }
     interrupted = session.get(EvalRun, rid)
-    assert interrupted is not None and interrupted.status == "running"
+    assert interrupted is not None
+    assert interrupted.status == "running"
     assert 2 <= len(before) < 6
     job = session.get(JobRecord, job_id)
-    assert job is not None and job.status == "running"
+    assert job is not None
+    assert job.status == "running"
     session.rollback()
 
     # What `serve` does at start: re-queue jobs left running; here Huey runs them at once.
@@ -111,12 +115,18 @@ def test_a_killed_worker_resumes_without_rerunning_scored_samples(
     assert run.status == "succeeded", run.error
     assert (run.samples_done, run.attempts) == (6, 2)
     after = {
-        (r.sample_id, r.epoch): r for r in session.execute(select(EvalSample).where(EvalSample.run_id == rid)).scalars()
+        (r.sample_id, r.epoch): r
+        for r in session.execute(select(EvalSample).where(EvalSample.run_id == rid)).scalars()
     }
-    assert len(after) == 6 and all(r.score == 1.0 for r in after.values())
+    assert len(after) == 6
+    assert all(r.score == 1.0 for r in after.values())
     for key, (row_id, completed, attempt) in before.items():
         kept = after[key]
-        assert (kept.id, kept.completed_at, kept.attempt) == (row_id, completed, attempt) == (row_id, completed, 1)
+        assert (
+            (kept.id, kept.completed_at, kept.attempt)
+            == (row_id, completed, attempt)
+            == (row_id, completed, 1)
+        )
     # The resumed attempt's Inspect log holds exactly the samples that were not scored before the kill.
     second = [lg for lg in run.logs if lg["attempt"] == 2]
     assert len(second) == 1
@@ -126,7 +136,8 @@ def test_a_killed_worker_resumes_without_rerunning_scored_samples(
     # The killed attempt's log is kept with its digest, marked interrupted.
     assert [lg["status"] for lg in run.logs if lg["attempt"] is None] == ["interrupted"]
     job = session.get(JobRecord, job_id)
-    assert job is not None and job.status == "succeeded"
+    assert job is not None
+    assert job.status == "succeeded"
 
 
 # --------------------------------------------------------------------------- a fake OpenAI endpoint
@@ -205,13 +216,18 @@ def fake_openai(request: pytest.FixtureRequest) -> Iterator[FakeOpenAI]:
 def _all_rows_text(session: Session) -> str:
     chunks = []
     for table in Base.metadata.sorted_tables:
-        for row in session.execute(text(f"SELECT * FROM {table.name}")):  # noqa: S608 - our own table names
+        for row in session.execute(text(f"SELECT * FROM {table.name}")):
             chunks.append(repr(tuple(row)))
     return "\n".join(chunks)
 
 
 def test_api_key_reaches_the_endpoint_and_is_stored_only_encrypted(
-    rt: Runtime, session: Session, analyst: User, fake_openai: FakeOpenAI, client: TestClient, capfd: pytest.CaptureFixture[str]
+    rt: Runtime,
+    session: Session,
+    analyst: User,
+    fake_openai: FakeOpenAI,
+    client: TestClient,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     key = f"sk-frontiersec-{secrets.token_hex(16)}"
     task = load_tasks()[0].id
@@ -231,30 +247,36 @@ def test_api_key_reaches_the_endpoint_and_is_stored_only_encrypted(
     )
     assert r.status_code == 202, r.text
     assert key not in r.text
-    rid = r.json()["run"]["id"]
+    rid = uuid.UUID(r.json()["run"]["id"])
     session.expire_all()
-    run = session.get(EvalRun, rid)  # type: ignore[arg-type]
+    run = session.get(EvalRun, rid)
     assert run is not None
     assert run.status == "succeeded", run.error
     # The endpoint got the key, in-process (the Authorization header of every request).
-    assert fake_openai.auth and all(a == f"Bearer {key}" for a in fake_openai.auth)
+    assert fake_openai.auth
+    assert all(a == f"Bearer {key}" for a in fake_openai.auth)
     # At rest: only a Fernet token; the deployment key decrypts it.
     cred = session.get(ModelCredential, run.credential_id)
-    assert cred is not None and cred.secret_encrypted and key not in cred.secret_encrypted
+    assert cred is not None
+    assert cred.secret_encrypted
+    assert key not in cred.secret_encrypted
     assert rt.box.decrypt_str(cred.secret_encrypted) == key
     assert key not in _all_rows_text(session)
     # Not in the sandbox (the agent ran `env` there), the Inspect log, any response, or the process output.
     log_bytes = Path(run.log_path or "").read_bytes()
     log = read_eval_log(run.log_path or "")
     tool_out = json.dumps([m.model_dump(mode="json") for s in log.samples or [] for m in s.messages])
-    assert "PATH=" in tool_out and key not in tool_out
+    assert "PATH=" in tool_out
+    assert key not in tool_out
     assert key.encode() not in log_bytes
     for path in (f"/api/v1/evals/runs/{rid}", f"/api/v1/evals/runs/{rid}/samples", "/api/v1/evals/runs"):
         got = client.get(path, headers=headers)
-        assert got.status_code == 200 and key not in got.text
+        assert got.status_code == 200
+        assert key not in got.text
     assert got.json()[0]["has_credential"] is True
     out, err = capfd.readouterr()
-    assert key not in out and key not in err
+    assert key not in out
+    assert key not in err
 
 
 @pytest.mark.parametrize("fake_openai", [frozenset({"discovery_double_free"})], indirect=True)
@@ -265,7 +287,7 @@ def test_an_endpoint_failing_some_samples_gives_a_partial_run(
     run = runs.start_run(
         session,
         principal_of(session, analyst),
-        model="openai/fake-model",
+        model="openai-api/local/fake-model",  # Inspect's provider for OpenAI-compatible servers
         model_base_url=fake_openai.url,
         task_ids=tasks,
         max_retries=0,
@@ -274,11 +296,15 @@ def test_an_endpoint_failing_some_samples_gives_a_partial_run(
     rid = run.id
     session.commit()
     session.expire_all()
-    run = session.get(EvalRun, rid)  # type: ignore[assignment]
-    assert run is not None
+    finished = session.get(EvalRun, rid)
+    assert finished is not None
+    run = finished
     assert run.status == "partial"
     assert "task discovery_double_free epoch 1" in (run.error or "")
-    rows = {r.task_id: r for r in session.execute(select(EvalSample).where(EvalSample.run_id == rid)).scalars()}
+    rows = {
+        r.task_id: r for r in session.execute(select(EvalSample).where(EvalSample.run_id == rid)).scalars()
+    }
     assert rows["discovery_heap_overflow"].score == 0.0
-    assert rows["discovery_double_free"].score is None and rows["discovery_double_free"].error
+    assert rows["discovery_double_free"].score is None
+    assert rows["discovery_double_free"].error
     assert run.samples_done == 1

@@ -12,6 +12,7 @@ import hashlib
 import json
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from inspect_ai.log import read_eval_log
@@ -33,9 +34,9 @@ from tests.factories import make_org, make_user, principal_of
 pytestmark = pytest.mark.sandbox
 
 
-def _run(session: Session, user: User, **kw: object) -> uuid.UUID:
-    run = runs.start_run(session, principal_of(session, user), **kw)  # type: ignore[arg-type]
-    rid = run.id
+def _run(session: Session, user: User, **kw: Any) -> uuid.UUID:
+    run = runs.start_run(session, principal_of(session, user), **kw)
+    rid: uuid.UUID = run.id
     session.commit()  # the job runs now (Huey immediate mode), after the commit
     session.expire_all()
     return rid
@@ -53,7 +54,12 @@ def test_reference_and_null_runs_store_samples_hashes_and_profile(
         model_version="1",
     )
     null_id = _run(
-        session, analyst, model="scripted/null", task_ids=one_per_family, model_name="null-agent", model_version="1"
+        session,
+        analyst,
+        model="scripted/null",
+        task_ids=one_per_family,
+        model_name="null-agent",
+        model_version="1",
     )
     for rid, expected in ((ref_id, 1.0), (null_id, 0.0)):
         run = session.get(EvalRun, rid)
@@ -65,13 +71,16 @@ def test_reference_and_null_runs_store_samples_hashes_and_profile(
         assert {s.family for s in samples} == {"discovery", "exploitation", "patching"}
         assert all(s.score == expected and s.error is None for s in samples)
         # The stored digest is the file's SHA-256, and the file is the Inspect log of these samples.
-        assert run.log_path and run.log_sha256
+        assert run.log_path
+        assert run.log_sha256
         assert hashlib.sha256(Path(run.log_path).read_bytes()).hexdigest() == run.log_sha256
         log = read_eval_log(run.log_path)
         assert log.status == "success"
         assert sorted(str(s.id) for s in log.samples or []) == sorted(one_per_family)
         job = session.get(JobRecord, run.job_id)
-        assert job is not None and job.status == "succeeded" and job.percent == 100
+        assert job is not None
+        assert job.status == "succeeded"
+        assert job.percent == 100
 
     principal = principal_of(session, analyst)
     ref = profiles.capability_profile(session, principal, "reference-agent", "1")
@@ -98,10 +107,13 @@ def test_mockllm_model_runs_offline(session: Session, analyst: User, one_per_fam
     assert run is not None
     assert run.status == "succeeded", run.error
     assert (run.model_name, run.model_version) == ("mockllm-model", "unversioned")
-    assert run.note and "mockllm" in run.note
+    assert run.note
+    assert "mockllm" in run.note
     scores = session.execute(select(EvalSample.score).where(EvalSample.run_id == rid)).scalars().all()
     assert sorted(scores) == [0.0, 0.0, 0.0]
-    prof = profiles.capability_profile(session, principal_of(session, analyst), "mockllm-model", "unversioned")
+    prof = profiles.capability_profile(
+        session, principal_of(session, analyst), "mockllm-model", "unversioned"
+    )
     assert set(prof.families) == {"discovery", "exploitation", "patching"}
     assert all(f.rate == 0.0 and f.low == 0.0 and f.high > 0.5 for f in prof.families.values())
 
@@ -113,7 +125,9 @@ def test_epochs_repeat_samples_and_switch_to_clustered_intervals(session: Sessio
     assert sorted(rows) == [(1, 1.0), (2, 1.0)]
     run = session.get(EvalRun, rid)
     assert run is not None
-    prof = profiles.capability_profile(session, principal_of(session, analyst), run.model_name, run.model_version)
+    prof = profiles.capability_profile(
+        session, principal_of(session, analyst), run.model_name, run.model_version
+    )
     (fam,) = prof.families.values()
     assert (fam.n, fam.method, fam.rate) == (2, "clustered", 1.0)
 
@@ -140,7 +154,8 @@ def test_a_weakened_sandbox_refuses_the_run_before_any_sample(
     assert run2.status == "failed"
     assert "escaped: network" in (run2.error or "")
     assert session.execute(select(func.count()).select_from(EvalSample)).scalar_one() == 0
-    assert run2.logs == [] and run2.log_sha256 is None
+    assert run2.logs == []
+    assert run2.log_sha256 is None
 
 
 def test_refused_endpoint_fails_the_run_naming_the_sample(
@@ -163,9 +178,12 @@ def test_refused_endpoint_fails_the_run_naming_the_sample(
     assert f"task {task} epoch 1" in (run.error or "")
     assert "Connection" in (run.error or "") or "connect" in (run.error or "").lower()
     (row,) = session.execute(select(EvalSample).where(EvalSample.run_id == rid)).scalars()
-    assert row.score is None and row.error
+    assert row.score is None
+    assert row.error
     job = session.get(JobRecord, run.job_id)
-    assert job is not None and job.status == "failed" and task in (job.error or "")
+    assert job is not None
+    assert job.status == "failed"
+    assert task in (job.error or "")
 
 
 def test_bad_requests_are_refused_with_the_field_and_write_nothing(session: Session, analyst: User) -> None:

@@ -223,13 +223,20 @@ def resolve_model(
     provider = model.split("/", 1)[0]
     config = GenerateConfig(max_retries=max_retries, timeout=timeout)
     key = api_key
-    if key is None and base_url and provider == "openai" and not os.environ.get("OPENAI_API_KEY"):
+    if key is None and base_url and provider in ("openai", "openai-api"):
         # Local OpenAI-compatible servers (vLLM, llama.cpp) accept any key; the client wants one.
+        # (Inspect would otherwise read OPENAI_API_KEY / <SERVICE>_API_KEY from the environment.)
         key = "EMPTY"
     # Inspect prints a banner naming the enabled hooks to stdout once per process, on the
     # first model it builds; a CLI printing JSON must not get it.
+    model_args: dict[str, Any] = {}
+    if provider == "openai" and base_url:
+        # A self-hosted OpenAI-compatible server (vLLM, llama.cpp) speaks Chat Completions.
+        # Inspect takes a model name it does not know for an OpenAI frontier codename and
+        # would use the Responses API, which those servers do not implement.
+        model_args["responses_api"] = False
     with contextlib.redirect_stdout(io.StringIO()):
-        m = get_model(model, base_url=base_url, api_key=key, config=config, memoize=False)
+        m = get_model(model, base_url=base_url, api_key=key, config=config, memoize=False, **model_args)
     if provider == "mockllm":
         # Instance-level override: Inspect's MockLLM generates as usual and asks the instance
         # for token counts (for its usage figures), which would otherwise download o200k_base.
