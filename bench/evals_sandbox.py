@@ -103,7 +103,9 @@ def run() -> dict[str, object]:
 
 def section() -> str:
     """Run the measurements and render the Markdown section."""
+    load_before = os.getloadavg()[0]
     r = run()
+    load_after = os.getloadavg()[0]
     phases: dict[str, list[Phases]] = r["phases"]  # type: ignore[assignment]
     totals = {name: [sum(p) for p in ps] for name, ps in phases.items()}
     bw = phases["bwrap"]
@@ -130,7 +132,9 @@ def section() -> str:
         *(f"| {n} | {s:.3f} | {s * 1000 / n:.1f} |" for n, s in conc.items()),
         "",
         f"Memory limit enforced by: `{r['memory_limit']}`. Isolation self-test (once per task, "
-        f"`task_init`): {r['selftest_s']:.2f} s. Sandbox directories left behind: {r['leftovers']}.",
+        f"`task_init`): {r['selftest_s']:.2f} s. Sandbox directories left behind: {r['leftovers']}. "
+        f"Machine load (1-minute average) before / after: {load_before:.1f} / {load_after:.1f} on "
+        f"{os.cpu_count()} cores (other work on the machine inflates every figure here).",
         "",
         f"Target p50 <= {TARGET_P50_MS:.0f} ms: **{'met' if p50 <= TARGET_P50_MS else 'NOT met'}** "
         f"(p50 {p50:.1f} ms).",

@@ -6,8 +6,9 @@
 #     2. ruff format --check src tests bench
 #     3. mypy                                   (config in pyproject.toml)
 #     4. lint-imports                           (import-linter contracts in pyproject.toml)
-#     5. pytest -m "not browser"                on SQLite (FRONTIERSEC_TEST_DATABASE_URL unset)
-#     6. pytest tests/integration tests/contract -m "not browser"   on PostgreSQL
+#     5. pytest -m "not browser"                on SQLite, with SmolLM2 served by scripts/llm.sh
+#                                               (built in the background during steps 1-4)
+#     6. pytest tests/integration tests/contract -m "not browser and not llm"   on PostgreSQL
 #     7. pytest -m browser                      Playwright + Debian Chromium (SQLite)
 #   Browser tests are left out of step 5 so they run once, in step 7.
 #
@@ -38,8 +39,19 @@ source scripts/setup.sh
 # shellcheck source=scripts/services.sh
 source scripts/services.sh
 
+# The real-model test needs llama-cpp-python, which compiles from source the first time
+# (minutes; cached in ~/.cache/frontiersec/wheels afterwards): build it in the background while
+# the linters and type checker run.
+LLM_BUILD_LOG="${TMPDIR:-/tmp}/frontiersec-llm-build.log"
+LLM_BUILD_PID=""
+if (($# == 0)); then
+    bash scripts/llm.sh build >"$LLM_BUILD_LOG" 2>&1 &
+    LLM_BUILD_PID=$!
+fi
+
 _t_on_exit() {
     local rc=$?
+    bash scripts/llm.sh stop >/dev/null 2>&1 || true
     services_stop || true
     exit "$rc"
 }
@@ -104,9 +116,17 @@ else
     step tool "ruff format" ruff format --check src tests bench
     step tool "mypy" mypy
     step tool "import contracts" lint-imports
-    step pytest "pytest (SQLite)" pytest -m "not browser" --durations=15
+    _t_say "waiting for the llama-cpp-python build (log: $LLM_BUILD_LOG)"
+    if ! wait "$LLM_BUILD_PID"; then
+        cat "$LLM_BUILD_LOG" >&2
+        _t_finish_failed "llama-cpp-python build" 1 "scripts/llm.sh build failed"
+    fi
+    FRONTIERSEC_TEST_LLM_BASE_URL="$(bash scripts/llm.sh start)"
+    export FRONTIERSEC_TEST_LLM_BASE_URL
+    step pytest "pytest (SQLite, with the real-model run)" pytest -m "not browser" --durations=15
     step pytest "pytest integration+contract (PostgreSQL)" \
-        env FRONTIERSEC_TEST_DATABASE_URL="$PG_URL" pytest tests/integration tests/contract -m "not browser" --durations=15
+        env FRONTIERSEC_TEST_DATABASE_URL="$PG_URL" pytest tests/integration tests/contract \
+        -m "not browser and not llm" --durations=15
     step pytest "pytest browser (Chromium)" pytest -m browser --durations=15
 fi
 

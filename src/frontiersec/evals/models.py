@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from frontiersec.platform.clock import utcnow
 from frontiersec.platform.db import Base, OwnedMixin, new_id
+from frontiersec.platform.sharing import register_shareable
 
 __all__ = ["RUN_STATUSES", "EvalRun", "EvalSample", "ModelCredential"]
 
@@ -102,3 +103,6 @@ class EvalSample(Base):
     started_at: Mapped[dt.datetime | None]
     completed_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+register_shareable("eval_run", EvalRun)

@@ -91,6 +91,7 @@ import contextlib
 import errno
 import fcntl
 import functools
+import hashlib
 import json
 import os
 import secrets
@@ -99,6 +100,7 @@ import shlex
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -365,13 +367,49 @@ def _etc_stamp() -> tuple[tuple[str, int], ...]:
 
 @functools.lru_cache(maxsize=1)
 def _sandbox_etc(stamp: tuple[tuple[str, int], ...]) -> Path:
-    """The sandbox's whole ``/etc``, built once per process: copies of the host entries
-    named in ``_ETC_FILES`` (symlinks kept as symlinks; they point into ``/usr``) plus the
-    generated ``passwd``/``group``/``hosts``/``hostname``. One read-only bind instead of
-    one per file saves a dozen mounts per sandbox."""
-    etc = Path(tempfile.mkdtemp(prefix="fs-sbx-etc-"))
-    atexit.register(shutil.rmtree, etc, True)
-    os.chmod(etc, 0o755)
+    """The sandbox's whole ``/etc``: copies of the host entries named in ``_ETC_FILES``
+    (symlinks kept as symlinks; they point into ``/usr``) plus the generated
+    ``passwd``/``group``/``hosts``/``hostname``. One read-only bind instead of one per
+    file saves a dozen mounts per sandbox.
+
+    Shared by every process of this user and kept (it is small), named by the host
+    entries' modification times: built in a private directory, then renamed into place;
+    an existing one is used only if this user owns it and nobody else can write to it."""
+    key = hashlib.sha256(repr((stamp, _ETC_LAYOUT)).encode()).hexdigest()[:16]
+    final = Path(tempfile.gettempdir()) / f"fs-sbx-etc-{os.geteuid()}-{key}"
+    if _trusted_dir(final):
+        return final
+    etc = Path(tempfile.mkdtemp(prefix="fs-sbx-etc-build-"))
+    try:
+        _fill_etc(etc, stamp)
+        os.chmod(etc, 0o755)
+        try:
+            os.rename(etc, final)
+        except OSError:
+            # another process won the race (or a foreign entry squats the name)
+            if _trusted_dir(final):
+                shutil.rmtree(etc, ignore_errors=True)
+                return final
+            atexit.register(shutil.rmtree, etc, True)
+            return etc
+    except BaseException:
+        shutil.rmtree(etc, ignore_errors=True)
+        raise
+    return final
+
+
+_ETC_LAYOUT = 1  # bump when the generated files change
+
+
+def _trusted_dir(path: Path) -> bool:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid() and not st.st_mode & 0o022
+
+
+def _fill_etc(etc: Path, stamp: tuple[tuple[str, int], ...]) -> None:
     for name, _mtime in stamp:
         src, dst = Path("/etc") / name, etc / name
         with contextlib.suppress(OSError, shutil.Error):
@@ -400,7 +438,6 @@ def _sandbox_etc(stamp: tuple[tuple[str, int], ...]) -> Path:
             path = os.path.join(dirpath, f)
             if not os.path.islink(path):
                 os.chmod(path, 0o644)
-    return etc
 
 
 @functools.cache

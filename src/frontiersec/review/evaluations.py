@@ -72,7 +72,7 @@ def schedule_run(
         model_name=model_name,
         model_version=model_version,
         review_submission_id=submission_id,
-        tlp="AMBER",
+        tlp="RED",  # need-to-know: shared with the named team and the submitter (review.service)
     )
     run_id: uuid.UUID = run.id
     return run_id

@@ -49,6 +49,7 @@ from frontiersec.platform.errors import (
 from frontiersec.platform.jobs import enqueue
 from frontiersec.platform.models import JobRecord
 from frontiersec.platform.secrets_box import SecretBox
+from frontiersec.platform.sharing import share_record
 from frontiersec.platform.signing import ensure_signing_key, sign_document
 from frontiersec.platform.webhooks import emit_event
 from frontiersec.review import evaluations
@@ -396,6 +397,7 @@ def _add_member(
     )
     session.add(member)
     session.flush()
+    _share_runs(session, sub)
     record(
         session,
         principal,
@@ -554,6 +556,25 @@ def submit_model(
     return sub
 
 
+def _share_runs(session: Session, sub: ReviewSubmission) -> None:
+    """The program runs the evaluations (TLP:RED, need-to-know); each named team member and the
+    developer who submitted see their results through a personal share (idempotent). Called when a
+    run is scheduled and when the team grows."""
+    people = set(
+        session.execute(
+            select(ReviewTeamMember.user_id).where(ReviewTeamMember.submission_id == sub.id)
+        ).scalars()
+    )
+    if sub.created_by is not None:
+        people.add(sub.created_by)
+    run_ids = list(
+        session.execute(select(ReviewEvalRun.run_id).where(ReviewEvalRun.submission_id == sub.id)).scalars()
+    )
+    for run_id in run_ids:
+        for user_id in people:
+            share_record(session, SYSTEM, object_type="eval_run", object_id=run_id, user_id=user_id)
+
+
 def _schedule(
     session: Session, principal: Principal, sub: ReviewSubmission, api_key: str | None, settings: Any
 ) -> uuid.UUID:
@@ -571,6 +592,7 @@ def _schedule(
     )
     session.add(ReviewEvalRun(submission_id=sub.id, run_id=run_id))
     session.flush()
+    _share_runs(session, sub)
     record(
         session,
         principal,

@@ -18,7 +18,7 @@ from inspect_ai import Task, eval
 from inspect_ai.dataset import Sample
 from inspect_ai.scorer import CORRECT, INCORRECT, Score, Scorer, Target, accuracy, scorer
 from inspect_ai.solver import Generate, Solver, TaskState, solver
-from inspect_ai.util import sandbox
+from inspect_ai.util import SandboxEnvironmentSpec, sandbox
 
 from frontiersec.evals.inspect_bridge.sandbox import OOM_MESSAGE, BwrapEnvironmentConfig
 from frontiersec.evals.sandbox import memory_cgroup_parent
@@ -80,7 +80,7 @@ def test_memory_hog_is_killed_and_reported_not_the_host(tmp_path: Path, sandbox_
         ],
         solver=allocate(),
         scorer=as_expected(),
-        sandbox=("bwrap", config),
+        sandbox=SandboxEnvironmentSpec("bwrap", config),
     )
     (log,) = eval(task, model="none/none", log_dir=str(tmp_path / "logs"), display="none")
     assert log.status == "success", log.error

@@ -113,7 +113,8 @@ def test_cyber_core_suite_runs_end_to_end_against_smollm2(llm_base_url: str, tmp
         assert replies, f"{sample.id}: no model turn"
         assert any(m.text.strip() or m.tool_calls for m in replies), f"{sample.id}: only empty replies"
         assert sample.scores, f"{sample.id}: not scored"
-    print(  # noqa: T201 - the CI log shows how long the real-model run took
+    # the CI log shows how long the real-model run took
+    print(
         f"\nSmolLM2 suite: {len(specs)} samples in {elapsed:.0f} s, {usage.output_tokens} output tokens, "
         f"solved {sum(1 for o in outcomes if o.score == 1.0)}"
     )

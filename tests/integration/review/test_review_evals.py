@@ -30,6 +30,14 @@ def test_submission_schedules_a_run_and_window_end_purges_its_credential(
     assert run["model"] == "scripted/reference"
     assert run["status"] == "succeeded", run  # run at commit (immediate mode): one task, solved
     assert run["samples_done"] == run["samples_total"] == 1
+    # The program owns the run (TLP:RED); the named team and the submitter see its results,
+    # an official of the same agency who is not on the team does not.
+    viewers = [(bearer(session, u), u.email, code) for u, code in ((people.dev, 200), (people.outsider, 404))]
+    session.commit()
+    for headers, email, status in [(team, people.evaluator.email, 200), *viewers]:
+        seen = client.get(f"/api/v1/evals/runs/{run['id']}", headers=headers)
+        assert seen.status_code == status, (email, seen.text)
+    session.commit()
     row = session.execute(
         text("SELECT model_name, model_version, review_submission_id, credential_id FROM eval_runs")
     ).one()
