@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import logging
+import sys
+from typing import Any
 
 import structlog
 
 __all__ = ["configure_logging"]
+
+
+def _stderr_logger(*_args: Any) -> structlog.PrintLogger:
+    """Logs go to standard error (looked up per call), so ``--json`` output on stdout stays clean."""
+    return structlog.PrintLogger(sys.stderr)
 
 
 def configure_logging(level: str = "info", fmt: str = "console") -> None:
@@ -25,5 +32,6 @@ def configure_logging(level: str = "info", fmt: str = "console") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(lvl),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
