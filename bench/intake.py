@@ -13,7 +13,8 @@ Measured, in one run:
 
 * our pipeline (``findings.import_findings``: stream parse, batches of 2,000, set-based lookups,
   Core bulk inserts, layers 1-3 inline) at 10k / 100k / 1M results, on SQLite and PostgreSQL;
-* re-import of the same file (everything a duplicate, through the fingerprint path);
+* re-import of the same file (everything a duplicate, through the fingerprint path), and again
+  with the opt-in whole-file SHA-256 short-cut (``reuse_identical=True``), reported separately;
 * the naive baseline: the same parsed findings, one ORM ``Finding`` insert and one dedup query
   per finding (fingerprint, then alias, then layer-3 candidates), flushed one by one;
 * peak RSS of the 1M-result import (a file of more than 1 GB), in a subprocess.
@@ -267,7 +268,7 @@ def _drop_db(url: str) -> None:
     eng.dispose()
 
 
-def _import_once(url: str, path: Path) -> dict[str, Any]:
+def _import_once(url: str, path: Path, reuse_identical: bool = False) -> dict[str, Any]:
     """Import ``path`` into ``url`` in one committed transaction; timings and counts."""
     from frontiersec.clearinghouse.findings import import_findings
     from frontiersec.platform.auth import service as auth
@@ -282,7 +283,7 @@ def _import_once(url: str, path: Path) -> dict[str, Any]:
     cpu = time.process_time()
     with session_scope(factory) as session:
         org = auth.ensure_program_office(session)
-        r = import_findings(session, SYSTEM, path, org=org)
+        r = import_findings(session, SYSTEM, path, org=org, reuse_identical=reuse_identical)
     elapsed = time.perf_counter() - started
     cpu = time.process_time() - cpu
     engine.dispose()
@@ -304,6 +305,7 @@ def _child(url: str, path: str, reimport: bool) -> None:
     out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if reimport:
         out["again"] = _import_once(url, Path(path))
+        out["identical"] = _import_once(url, Path(path), reuse_identical=True)
     sys.stdout.write(json.dumps(out) + "\n")
 
 
@@ -468,6 +470,9 @@ def section() -> str:
     backends = ["sqlite"] + (["postgresql"] if os.environ.get("FRONTIERSEC_TEST_DATABASE_URL") else [])
     rows: list[str] = []
     naive_rows: list[str] = []
+    verdicts: list[str] = []
+    rss: list[float] = []
+    sizes_mb: list[float] = []
     notes: list[str] = []
     peak: list[str] = []
     load = os.getloadavg()[0]
@@ -491,8 +496,19 @@ def section() -> str:
                     res = _in_subprocess(url, path)
                 finally:
                     _drop_db(url)
-                first, again = res["first"], res["again"]
+                first, again, same = res["first"], res["again"], res["identical"]
                 ours[kind] = first["seconds"] / max(1, first["received"])
+                rate, again_rate = first["received"] / first["seconds"], again["received"] / again["seconds"]
+                cpu_rate, again_cpu = first["received"] / first["cpu"], again["received"] / again["cpu"]
+                verdicts.append(
+                    f"- {kind}, {n:,} results: import {rate:,.0f}/s wall ({cpu_rate:,.0f} per CPU-s): "
+                    f"10,000/s target **{'met' if rate >= 10_000 else 'NOT met'}**"
+                    f"{' (met per CPU-s)' if rate < 10_000 <= cpu_rate else ''}; re-import through the "
+                    f"fingerprint path {again_rate:,.0f}/s ({again_cpu:,.0f} per CPU-s): 50,000/s target "
+                    f"**{'met' if again_rate >= 50_000 else 'NOT met'}**; with the whole-file SHA-256 "
+                    f"short-cut {same['received'] / same['seconds']:,.0f}/s "
+                    f"({same['seconds']:.2f} s, hashing the file)."
+                )
                 rows.append(
                     f"| {n:,} | {size_mb:,.0f} | {kind} | {first['seconds']:.1f} | "
                     f"**{_rate(first['received'], first['seconds'])}** | "
@@ -500,9 +516,11 @@ def section() -> str:
                     f"{first['duplicates']:,} | {first['layer3']:,} | {again['seconds']:.1f} | "
                     f"**{_rate(again['received'], again['seconds'])}** | "
                     f"{_rate(again['received'], again['cpu'])} | {again['duplicates']:,} | "
-                    f"{res['rss_mb']:,.0f} |"
+                    f"{_rate(same['received'], same['seconds'])} | {res['rss_mb']:,.0f} |"
                 )
                 peak.append(f"{kind} {n:,}: {res['rss_mb']:,.0f} MB ({size_mb:,.0f} MB file)")
+                rss.append(float(res["rss_mb"]))
+                sizes_mb.append(size_mb)
                 print(f"  {kind}: {rows[-1]}", file=sys.stderr, flush=True)
             if n == naive_n:
                 for kind in backends:
@@ -516,6 +534,10 @@ def section() -> str:
                     naive_rows.append(
                         f"| {kind} | {n:,} | {nv['seconds']:.1f} | {_rate(n, nv['seconds'])} | "
                         f"{per * 1e6 / max(1e-9, ours[kind] * 1e6):.0f}x | {per * 1_000_000 / 60:.0f} min |"
+                    )
+                    verdicts.append(
+                        f"- {kind}, naive baseline at {n:,}: {_rate(n, nv['seconds'])}/s; ours is "
+                        f"{per / max(1e-12, ours[kind]):.1f}x faster per finding."
                     )
                     print(f"  naive {kind}: {naive_rows[-1]}", file=sys.stderr, flush=True)
             path.unlink()
@@ -536,7 +558,10 @@ def section() -> str:
             "(layer 1) and ~10 % of CWE-bearing results with a second tool's real result sharing "
             "the CWE one line away (layer 3). Each import is one transaction in a fresh migrated "
             f"database, in a subprocess; batches of {BATCH:,}. Re-import = the same file again: every "
-            "result goes through the fingerprint lookup (no whole-file short-cut). Peak RSS is the "
+            "result is parsed and goes through the fingerprint lookup (a batch whose fingerprints are "
+            "all known skips the rest). *Identical/s* is a third import of the same file with the "
+            "opt-in whole-file SHA-256 short-cut (`reuse_identical=True`: same bytes and format as an "
+            "earlier import, so nothing is parsed; the time is hashing the file). Peak RSS is the "
             "subprocess's maximum resident set over the first import.",
             "",
             "The machine is shared (2 cores, other jobs running): *findings/s* is wall-clock, *per CPU-s* "
@@ -544,8 +569,9 @@ def section() -> str:
             "inflates less.",
             "",
             "| results | file (MB) | database | import (s) | findings/s | per CPU-s | new | in-file dups "
-            "| layer-3 joins | re-import (s) | re-import/s | per CPU-s | re-import dups | peak RSS (MB) |",
-            "|---:|---:|:--|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| layer-3 joins | re-import (s) | re-import/s | per CPU-s | re-import dups | identical/s (SHA-256 "
+            "short-cut) | peak RSS (MB) |",
+            "|---:|---:|:--|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
             *rows,
             "",
             f"Naive baseline (one ORM insert and one dedup query per finding, same layers, same run) "
@@ -562,7 +588,28 @@ def section() -> str:
             f"Load average when the section started: {load:.1f} on {os.cpu_count()} cores.",
             "",
             "Targets (issue 4): ≥ 10,000 findings/s with layers 1-3 inline, re-import ≥ 50,000/s, "
-            "peak RSS < 500 MB on a 1 GB SARIF file.",
+            "peak RSS < 500 MB on a 1 GB SARIF file. Verdicts of this run (wall-clock rates decide):",
+            "",
+            *verdicts,
+            f"- peak RSS: {max(rss):,.0f} MB at most (largest file {max(sizes_mb):,.0f} MB): 500 MB target "
+            f"**{'met' if max(rss) < 500 else 'NOT met'}**."
+            if rss
+            else "- peak RSS: not measured.",
+            "",
+            "Where the time goes (cProfile of the 100k SQLite import) and what reaching 10,000/s and "
+            "50,000/s would take: SQLite's own `executemany` is the largest part (about 40 % of CPU: "
+            "every finding row updates 8 B-trees, 6 of them on random keys such as UUIDs and hex "
+            "hashes, so the cost per row grows with the table, as the 1M row shows); decoding and "
+            "normalising a result is about 25 µs (msgspec decodes it once; rule, path and CWE work is "
+            "cached per run); building rows and the dedup decisions make most of the rest. Re-import "
+            "still parses every result to get its fingerprint, so it is bounded by the parser "
+            "(~20,000/s per CPU-s). Reaching the targets needs changes outside the importer: fewer "
+            "or cheaper indexes on `findings` (severity, found_at and owner_org_id are rarely "
+            "selective) and time-ordered ids (UUIDv7) so inserts append; `COPY` instead of INSERT on "
+            "PostgreSQL; parsing in a second process so the two cores overlap parse and write (at most "
+            "~2x); a fingerprint-only fast path in the SARIF parser for re-import (compute rule + path "
+            "+ line/snippet or partialFingerprints, normalise the rest only for unknown fingerprints); "
+            "and a quiet machine (the wall-clock rates here are about half the per-CPU rates).",
             *(["", *notes] if notes else []),
         ]
     )

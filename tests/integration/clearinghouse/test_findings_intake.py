@@ -297,3 +297,64 @@ def test_layer2_still_merges_across_batches(session: Session, shared_data: Path,
         select(func.count()).select_from(Finding).where(Finding.rule_id == "CVE-2021-28363")
     ).scalar_one()
     assert n == 2
+
+
+def test_progress_is_reported_per_batch_with_increasing_percentages(
+    session: Session, shared_data: Path, tmp_path: Path
+) -> None:
+    org = make_org(session)
+    path = _write(tmp_path, "big.sarif", _big_sarif(shared_data, 700))
+    seen: list[tuple[int, str]] = []
+    r = import_parsed(
+        session,
+        SYSTEM,
+        parse_file(path),
+        org=org,
+        filename=path.name,
+        sha256="x",
+        batch_size=100,
+        progress=lambda pct, msg: seen.append((pct, msg)),
+    )
+    assert r.new == 700
+    percents = [p for p, _ in seen]
+    assert len(seen) == 8  # one call per batch of 100, then the final 100 %
+    assert percents == sorted(percents), "progress never goes back"
+    assert percents[-1] == 100
+    assert percents[0] < percents[-2] < 100, "the share of the file read grows while batches go in"
+    assert seen[-1][1] == "700 read, 700 new, 0 duplicates"
+
+    # import_findings passes it on (the import job gives it ctx.progress)
+    again: list[int] = []
+    r2 = import_findings(session, SYSTEM, path, org=org, progress=lambda pct, _msg: again.append(pct))
+    assert (r2.new, r2.duplicates) == (0, 700)
+    assert again[-1] == 100
+    assert again == sorted(again)
+
+
+def test_reuse_identical_reimport_skips_parsing_with_the_same_counts(
+    session: Session, shared_data: Path, tmp_path: Path
+) -> None:
+    org = make_org(session)
+    path = shared_data / "scanner-reports" / "sarif" / "suppression_test.sarif"
+    first = import_findings(session, SYSTEM, path, org=org)
+    assert first.new > 0
+    counts = finding_counts(session)
+    fingerprint_path = import_findings(session, SYSTEM, path, org=org)
+    short = import_findings(session, SYSTEM, path, org=org, reuse_identical=True)
+    # the whole-file short-cut says exactly what the fingerprint path says
+    assert (short.received, short.new, short.duplicates, short.rejected) == (
+        fingerprint_path.received,
+        fingerprint_path.new,
+        fingerprint_path.duplicates,
+        fingerprint_path.rejected,
+    )
+    assert short.warnings == fingerprint_path.warnings
+    after = finding_counts(session)
+    assert after["findings"] == counts["findings"]
+    assert after["import_batches"] == counts["import_batches"] + 2
+    # a changed file is parsed again
+    doc = json.loads(path.read_bytes())
+    doc["runs"][0]["results"] = doc["runs"][0]["results"][:1]
+    changed = _write(tmp_path, "changed.sarif", doc)
+    r = import_findings(session, SYSTEM, changed, org=org, reuse_identical=True)
+    assert (r.received, r.new, r.duplicates) == (1, 0, 1)

@@ -407,3 +407,33 @@ def test_iter_components_spdx(tmp_path: Path) -> None:
     result = parse_file(path)
     assert result.format == "spdx"
     assert result.collect() == []
+
+
+def test_sarif_block_decoder_yields_what_the_standard_library_decodes(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Result arrays read in msgspec blocks: the same results, in order, across runs whose items
+    start alike (a cut past the end of one array) and chunk boundaries; NaN (which msgspec refuses)
+    falls back to the standard library."""
+    import json as std_json
+
+    from frontiersec.clearinghouse.intake import sarif as sarif_mod
+    from frontiersec.clearinghouse.intake.base import IntakeLimits
+    from frontiersec.clearinghouse.intake.source import Source
+
+    doc = std_json.loads((shared_data / "scanner-reports" / "sarif" / "flawfinder.sarif").read_bytes())
+    results = doc["runs"][0]["results"]
+    many = [std_json.loads(std_json.dumps(results[i % len(results)])) for i in range(3000)]
+    for i, r in enumerate(many):
+        r["properties"] = {"n": i, "note": 'ü } , {"ruleId" ]'}
+    many[2500]["properties"]["score"] = float("nan")
+    doc["runs"] = [dict(doc["runs"][0], results=many[:1700]), dict(doc["runs"][0], results=many[1700:])]
+    path = tmp_path / "blocks.sarif"
+    path.write_text(std_json.dumps(doc))
+    source = Source.from_path(path, path.read_bytes()[:16], IntakeLimits())
+    got = [(i, j, v) for kind, i, j, v in sarif_mod._walk(source, results=True) if kind == "result"]
+    assert [(i, j) for i, j, _ in got] == [(0, j) for j in range(1700)] + [(1, j) for j in range(1300)]
+    decoded = [v for _, _, v in got]
+    assert decoded[2500]["properties"]["score"] != decoded[2500]["properties"]["score"]  # NaN kept
+    decoded[2500]["properties"]["score"] = many[2500]["properties"]["score"] = 0
+    assert decoded == many

@@ -229,7 +229,6 @@ class Parser(Protocol):
 # --- helpers shared by the parsers -------------------------------------------------------------
 
 _CWE_RE = re.compile(r"\bcwe[-_/: ]?0*(\d{1,5})\b", re.IGNORECASE)
-_WS_RE = re.compile(r"\s+")
 
 
 def child(pointer: str, key: str | int) -> str:
@@ -283,16 +282,18 @@ def normalize_path(uri: str, bases: Iterable[str] = ()) -> str:
 
 
 def normalize_snippet(snippet: str | None) -> str:
-    """Collapse whitespace runs to one space and strip, so reformatting keeps the fingerprint."""
-    return _WS_RE.sub(" ", snippet or "").strip()
+    """Collapse whitespace runs to one space and strip, so reformatting keeps the fingerprint.
+
+    (``str.split()`` splits on exactly the characters that ``\\s`` matches in a ``str`` pattern.)
+    """
+    return " ".join(snippet.split()) if snippet else ""
 
 
 def _sha256(*parts: str) -> str:
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(part.encode("utf-8", "surrogatepass"))
-        digest.update(b"\x00")
-    return digest.hexdigest()
+    """SHA-256 of every part followed by a NUL byte (UTF-8, lone surrogates passed through), hex."""
+    text = "\x00".join(parts) + "\x00"
+    data = text.encode() if text.isascii() else text.encode("utf-8", "surrogatepass")
+    return hashlib.sha256(data).hexdigest()
 
 
 def location_fingerprint(

@@ -56,12 +56,24 @@ class ParseResult:
     """
 
     def __init__(
-        self, fmt: DetectedFormat, path: Path, findings: Iterator[NormalizedFinding], ctx: ParseContext
+        self,
+        fmt: DetectedFormat,
+        path: Path,
+        findings: Iterator[NormalizedFinding],
+        ctx: ParseContext,
+        source: Source | None = None,
     ):
         self.format: DetectedFormat = fmt
         self.path = path
         self._findings = findings
         self._ctx = ctx
+        self._source = source
+
+    @property
+    def fraction(self) -> float:
+        """How far reading has come, 0.0 to 1.0 (bytes read over the file's size; see
+        :meth:`Source.fraction`); 0.0 when unknown."""
+        return self._source.fraction() if self._source is not None else 0.0
 
     @property
     def warnings(self) -> list[IntakeWarning]:
@@ -131,4 +143,4 @@ def parse_file(
     source = Source.from_path(path, head, limits)
     if source.container == "zip" and detected not in ("osv", "csaf"):
         raise IntakeError("$", f"zip archives are accepted for OSV exports only, not {detected}")
-    return ParseResult(detected, path, PARSERS[detected](source, ctx), ctx)
+    return ParseResult(detected, path, PARSERS[detected](source, ctx), ctx, source)

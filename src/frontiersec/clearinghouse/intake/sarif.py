@@ -9,9 +9,14 @@ Two passes over the (re-openable) source, so that the order of keys in the file 
 2. walk again and yield each result, normalized with its run's context.
 
 The walk (:class:`_Cursor`) reads the top two levels of the log character by character and
-decodes every member value and every result whole with the standard library's C JSON scanner,
-from a sliding buffer: one C-level decode per result and no Python code per JSON event, which
-makes it several times faster than an event-driven parser on results of a few kilobytes.
+decodes every member value whole with the standard library's C JSON scanner, from a sliding
+buffer. Result arrays are read in blocks of about 256 KB: ``msgspec`` splits a block into raw
+items (a C-level scan that builds no objects), which is all pass 1 needs (it only counts results),
+and pass 2 decodes each item once with ``msgspec``. A block ends just after a ``}`` that is
+followed by ``,`` and the first key of the array's first item; a block that does not parse as
+whole items (a wrong cut, or a value msgspec refuses such as ``NaN``) falls back to the standard
+library's scanner item by item, which also gives the precise error for a broken file. So each
+result is decoded once, by one C call, and no Python code runs per JSON event.
 
 The log header and each run header are validated against the official schema
 (``#/definitions/run``); results against ``#/definitions/result``: all of them in small files,
@@ -29,6 +34,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from json.scanner import make_scanner
 from typing import Any, NoReturn
+
+import msgspec
 
 from .base import (
     IntakeError,
@@ -66,6 +73,16 @@ _ARG_RE = re.compile(r"\{(\d+)\}")
 _WS = re.compile(r"[ \t\n\r]*")
 _READ = 1 << 20
 _BOM = b"\xef\xbb\xbf"
+_BLOCK = 1 << 18
+"""Characters of a result array split and decoded with msgspec at once."""
+_SLOW_AFTER_MISS = 64
+"""Items read one by one after a block that did not parse, before a block is tried again."""
+_RAW_ITEMS = msgspec.json.Decoder(list[msgspec.Raw])
+_DECODE = msgspec.json.Decoder()
+_MISS: list[Any] = []
+"""What :meth:`_Cursor._block` returns for a block that does not parse (compared by identity)."""
+_TRAILING = re.compile(r"trailing characters \(byte (\d+)\)")
+_FIRST_KEY = re.compile(r'\{\s*("(?:[^"\\]|\\.)*")')
 
 
 @dataclass(slots=True)
@@ -185,6 +202,89 @@ class _Cursor:
             self.pos = end
             return obj
 
+    def array(self, where: str, decode: bool = True) -> Iterator[tuple[int, Any]]:
+        """Iterate ``(index, value)`` over the array at the cursor (values ``None`` unless ``decode``).
+
+        Runs of object items are cut into blocks of about :data:`_BLOCK` characters, split into raw
+        items by msgspec and (with ``decode``) decoded one by one by msgspec; whatever a block cannot
+        handle is read item by item with :meth:`value` (see the module docstring).
+        """
+        self.take("[", where)
+        if self.peek() == "]":
+            self.pos += 1
+            return
+        index = 0
+        cut: re.Pattern[str] | None = None
+        slow = 0
+        while True:
+            block: list[Any] | None = None
+            if slow:
+                slow -= 1
+            elif self.peek() == "{":
+                if cut is None:
+                    first = _FIRST_KEY.match(self.buf, self.pos)
+                    if first is not None:
+                        cut = re.compile(r"\}(?=\s*,\s*\{\s*" + re.escape(first.group(1)) + ")")
+                if cut is not None:
+                    block = self._block(cut, decode)
+                    if block is _MISS:
+                        block, slow = None, _SLOW_AFTER_MISS
+            if block is not None:
+                for value in block:
+                    yield index, value
+                    index += 1
+            else:
+                value = self.value(f"{where}[{index}]")
+                yield index, value if decode else None
+                index += 1
+            nxt = self.peek()
+            self.pos += 1
+            if nxt == "]":
+                return
+            if nxt != ",":
+                self.pos -= 1
+                self.fail(where, f"expected ',' or ']', found {nxt or 'end of file'!r}")
+
+    def _block(self, cut: "re.Pattern[str]", decode: bool) -> list[Any] | None:
+        """Items from the cursor up to a cut in the buffer; ``None`` when the buffer holds no cut,
+        :data:`_MISS` when the block does not parse (the cursor is then unchanged)."""
+        buf, pos = self.buf, self.pos
+        end = -1
+        if len(buf) > pos + _BLOCK:
+            found = cut.search(buf, pos + _BLOCK)
+            if found is not None:
+                end = found.start() + 1
+        if end < 0:
+            for found in cut.finditer(buf, pos + 1):
+                end = found.start() + 1
+        if end < 0:
+            return None
+        text = "[" + buf[pos:end] + "]"
+        try:
+            try:
+                raws = _RAW_ITEMS.decode(text)
+            except msgspec.DecodeError as exc:
+                # the cut lies past the end of this array (the next array's items start alike):
+                # the array closed at the byte before the trailing characters; take the items
+                # before it and leave the cursor on its "]"
+                trailing = _TRAILING.search(str(exc))
+                if trailing is None:
+                    return _MISS
+                data = text.encode("utf-8", "surrogatepass")
+                # msgspec names the byte just after the first trailing character
+                close = len(data[: int(trailing.group(1)) - 1].rstrip(b" \t\r\n")) - 1
+                if not 0 < close < len(data) or data[close : close + 1] != b"]":
+                    return _MISS
+                raws = _RAW_ITEMS.decode(data[: close + 1])
+                end = pos + len(data[1:close].decode("utf-8", "surrogatepass"))
+            items: list[Any] = [_DECODE.decode(raw) for raw in raws] if decode else [None] * len(raws)
+        except (msgspec.DecodeError, RecursionError, OverflowError, ValueError):
+            return _MISS
+        if not items:
+            return _MISS
+        self.pos = end
+        return items
+
     def members(self, where: str) -> Iterator[str]:
         """Iterate the keys of an object; the caller consumes each member's value."""
         self.take("{", where)
@@ -264,9 +364,8 @@ def _walk(source: Source, results: bool) -> Iterator[tuple[str, int, Any, Any]]:
                         continue
                     if cur.peek() != "[":
                         raise IntakeError(f"{where}.results", "results must be an array")
-                    for j in cur.items(f"{where}.results"):
-                        value = cur.value(f"{where}.results[{j}]")
-                        yield "result", i, j, (value if results else None)
+                    for j, value in cur.array(f"{where}.results", decode=results):
+                        yield "result", i, j, value
         if cur.peek() != "":
             cur.fail("$", "extra data after the SARIF log")
 
@@ -305,6 +404,19 @@ class _RuleFacts:
 
     cwe_values: list[object]
     cvss: list[str]
+    cwes: tuple[str, ...] = ()
+    """``normalize_cwe(cwe_values)``: the CWEs of a result that adds none of its own."""
+    cvss_vectors: tuple[str, ...] = ()
+    """``dedupe(cvss)``: the CVSS vectors of a result without properties."""
+    rule_id: str | None = None
+    title: str | None = None
+    """The rule's short description, else its name."""
+    score: Severity | None = None
+    """The band of the rule's numeric ``security-severity`` (``None`` when it has none)."""
+    score_bad: bool = False
+    """The rule's ``security-severity`` is not a number (each result then warns)."""
+    level: str | None = None
+    """The rule's ``defaultConfiguration.level``."""
 
 
 @dataclass(slots=True)
@@ -322,6 +434,10 @@ class _RunContext:
     commit: str | None
     published: Any
     rule_facts: dict[int, _RuleFacts] = field(default_factory=dict)
+    rule_cache: dict[tuple[int | None, str | None], Mapping[str, Any]] = field(default_factory=dict)
+    """``(ruleIndex, ruleId)`` of a result without a ``rule`` reference -> its rule."""
+    paths: dict[str, str] = field(default_factory=dict)
+    """Artifact URI -> normalized path (bounded, see :func:`_location`)."""
 
 
 def _model(props: Mapping[str, Any]) -> tuple[str | None, str | None]:
@@ -477,17 +593,80 @@ def _cvss_values(props: Mapping[str, Any]) -> list[str]:
     return vectors
 
 
+def _new_rule_facts(rule: Mapping[str, Any]) -> _RuleFacts:
+    relationships = [_obj(r).get("target") for r in _list(rule.get("relationships"))]
+    props = _obj(rule.get("properties"))
+    cwe_values = _cwe_values(rule, relationships)
+    cvss = _cvss_values(props)
+    raw = props.get("security-severity")
+    score: Severity | None = None
+    bad = False
+    if raw is not None:
+        try:
+            score = Severity.from_score(float(raw))
+        except (TypeError, ValueError):
+            bad = True
+    return _RuleFacts(
+        cwe_values,
+        cvss,
+        cwes=normalize_cwe(cwe_values),
+        cvss_vectors=dedupe(cvss),
+        rule_id=_str(rule.get("id")),
+        title=_str(_obj(rule.get("shortDescription")).get("text")) or _str(rule.get("name")),
+        score=score,
+        score_bad=bad,
+        level=_str(_obj(rule.get("defaultConfiguration")).get("level")),
+    )
+
+
+_NO_RULE_FACTS = _new_rule_facts({})
+
+
 def _rule_facts(rule: Mapping[str, Any], run: _RunContext) -> _RuleFacts:
     # rules of the run header live as long as the run, so their id() is a stable cache key;
-    # the empty stand-in for an unknown rule is not cached
+    # the empty stand-in for an unknown rule has constant facts
+    if not rule:
+        return _NO_RULE_FACTS
     key = id(rule)
-    facts = run.rule_facts.get(key) if rule else None
+    facts = run.rule_facts.get(key)
     if facts is None:
-        relationships = [_obj(r).get("target") for r in _list(rule.get("relationships"))]
-        facts = _RuleFacts(_cwe_values(rule, relationships), _cvss_values(_obj(rule.get("properties"))))
-        if rule:
-            run.rule_facts[key] = facts
+        facts = run.rule_facts[key] = _new_rule_facts(rule)
     return facts
+
+
+def _rule(result: Mapping[str, Any], run: _RunContext) -> Mapping[str, Any]:
+    """:func:`_find_rule`, cached by ``(ruleIndex, ruleId)`` for results without a ``rule`` object."""
+    if "rule" in result:
+        return _find_rule(result, run)
+    index = result.get("ruleIndex")
+    rid = result.get("ruleId")
+    if (index is not None and type(index) is not int) or (rid is not None and type(rid) is not str):
+        return _find_rule(result, run)
+    key = (index, rid)
+    rule = run.rule_cache.get(key)
+    if rule is None:
+        rule = _find_rule(result, run)
+        if len(run.rule_cache) < 65536:
+            run.rule_cache[key] = rule
+    return rule
+
+
+def _fast_severity(
+    result: Mapping[str, Any], facts: _RuleFacts, rule: Mapping[str, Any], pointer: str, ctx: ParseContext
+) -> Severity:
+    """:func:`_severity` with the rule's part computed once (same result and warnings)."""
+    props = result.get("properties")
+    if facts.score_bad or (props is not None and (type(props) is not dict or "security-severity" in props)):
+        return _severity(result, rule, pointer, ctx)
+    if facts.score is not None:
+        return facts.score
+    kind = result.get("kind")
+    if type(kind) is str and kind and kind not in ("fail", "open", "review"):
+        return Severity.INFO
+    level = result.get("level")
+    if type(level) is not str or not level:
+        level = facts.level or "warning"
+    return _LEVELS.get(level, Severity.UNKNOWN)
 
 
 def _cwes(result: Mapping[str, Any], facts: _RuleFacts) -> tuple[str, ...]:
@@ -514,7 +693,14 @@ def _location(
     index = _int(artifact.get("index"))
     if uri is None and index is not None and 0 <= index < len(run.artifacts):
         uri = _str(_obj(_obj(run.artifacts[index]).get("location")).get("uri"))
-    path = normalize_path(uri, run.bases) if uri else None
+    path: str | None = None
+    if uri:
+        path = run.paths.get(uri)
+        if path is None:
+            path = normalize_path(uri, run.bases)
+            if len(run.paths) >= 65536:
+                run.paths.clear()
+            run.paths[uri] = path
     region = _obj(physical.get("region"))
     start = _int(region.get("startLine"))
     end = _int(region.get("endLine")) or start
@@ -525,18 +711,21 @@ def _location(
 
 
 def _finding(result: Any, pointer: str, run: _RunContext, ctx: ParseContext) -> NormalizedFinding | None:
-    if not isinstance(result, Mapping):
+    if type(result) is not dict and not isinstance(result, Mapping):
         ctx.reject(pointer, "a result must be an object")
         return None
-    rule = _find_rule(result, run)
-    rule_id = _str(result.get("ruleId")) or _str(_obj(result.get("rule")).get("id")) or _str(rule.get("id"))
-    message = _message(result, rule)
-    title = (
-        _str(_obj(rule.get("shortDescription")).get("text"))
-        or _str(rule.get("name"))
-        or rule_id
-        or (message.splitlines()[0][:200] if message else None)
-    )
+    rule = _rule(result, run)
+    facts = _rule_facts(rule, run)
+    rule_id = result.get("ruleId")
+    if type(rule_id) is not str or not rule_id:
+        rule_id = _str(_obj(result.get("rule")).get("id")) or facts.rule_id
+    raw_message = result.get("message")
+    message: str | None
+    if type(raw_message) is dict and "arguments" not in raw_message and _str(raw_message.get("text")):
+        message = raw_message["text"]
+    else:
+        message = _message(result, rule)
+    title = facts.title or rule_id or (message.splitlines()[0][:200] if message else None)
     if rule_id is None and message is None:
         ctx.reject(pointer, "result has neither a rule nor a message")
         return None
@@ -546,11 +735,20 @@ def _finding(result: Any, pointer: str, run: _RunContext, ctx: ParseContext) -> 
         fingerprint = location_fingerprint(rule_id, path, None, None, {str(k): v for k, v in partial.items()})
     else:
         fingerprint = location_fingerprint(rule_id, path, start, snippet)
-    facts = _rule_facts(rule, run)
-    result_props = _obj(result.get("properties"))
-    result_model = _model(result_props) if result_props else (None, None)
-    suppressions = [_obj(s) for s in _list(result.get("suppressions"))]
-    suppressed = any(s.get("status", "accepted") == "accepted" for s in suppressions)
+    result_props = result.get("properties")
+    if result_props is None and "taxa" not in result:
+        cwe_ids = facts.cwes
+        cvss_vectors = facts.cvss_vectors
+        result_model: tuple[str | None, str | None] = (None, None)
+    else:
+        cwe_ids = _cwes(result, facts)
+        cvss_vectors = _cvss(result, facts)
+        props = _obj(result_props)
+        result_model = _model(props) if props else (None, None)
+    suppressed = False
+    if "suppressions" in result:
+        suppressions = [_obj(s) for s in _list(result.get("suppressions"))]
+        suppressed = any(s.get("status", "accepted") == "accepted" for s in suppressions)
     return NormalizedFinding(
         source_format="sarif",
         fingerprint=fingerprint,
@@ -562,8 +760,8 @@ def _finding(result: Any, pointer: str, run: _RunContext, ctx: ParseContext) -> 
         rule_id=rule_id,
         title=title,
         message=message,
-        severity=_severity(result, rule, pointer, ctx),
-        cwe_ids=_cwes(result, facts),
+        severity=_fast_severity(result, facts, rule, pointer, ctx),
+        cwe_ids=cwe_ids,
         target_repo=run.repo,
         target_commit=run.commit,
         path=path,
@@ -571,7 +769,7 @@ def _finding(result: Any, pointer: str, run: _RunContext, ctx: ParseContext) -> 
         end_line=end,
         snippet=snippet,
         aliases=(rule_id.upper(),) if rule_id and is_vuln_id(rule_id) else (),
-        cvss_vectors=_cvss(result, facts),
+        cvss_vectors=cvss_vectors,
         published=run.published,
         status="suppressed" if suppressed else None,
     )

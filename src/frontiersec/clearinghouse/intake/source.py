@@ -10,7 +10,7 @@ import io
 import zipfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Literal
@@ -97,6 +97,8 @@ class Source:
     container: Container
     limits: IntakeLimits
     name: str
+    progress: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Where reading stands (the last reader opened, documents done / total), for :meth:`fraction`."""
 
     @classmethod
     def from_path(cls, path: Path, head: bytes, limits: IntakeLimits) -> "Source":
@@ -118,11 +120,30 @@ class Source:
     def open(self) -> CountingReader:
         """A fresh decompressed byte stream of a single-stream source (plain or gzip)."""
         if self.container == "plain":
-            return CountingReader(self.path.open("rb"), self.limits.max_uncompressed_bytes, "file")
+            reader = CountingReader(self.path.open("rb"), self.limits.max_uncompressed_bytes, "file")
+            self.progress["reader"] = reader
+            return reader
         if self.container == "gzip":
             raw = gzip.GzipFile(filename=str(self.path), mode="rb")
+            self.progress["compressed"] = raw.fileobj
             return CountingReader(raw, self.limits.max_uncompressed_bytes, "gzip stream")
         raise IntakeError("$", f"a {self.container} source holds several documents; it cannot be streamed")
+
+    def fraction(self) -> float:
+        """How much of the source the last pass has read, 0.0 to 1.0 (bytes of the file read over its
+        size; compressed bytes for gzip; documents done over documents for zip and directories)."""
+        state = self.progress
+        try:
+            if "total" in state:
+                return min(1.0, float(state["done"]) / max(1, int(state["total"])))
+            size = self.path.stat().st_size
+            if "compressed" in state:
+                return min(1.0, float(state["compressed"].tell()) / max(1, size))
+            if "reader" in state:
+                return min(1.0, float(state["reader"].count) / max(1, size))
+        except (OSError, ValueError):
+            pass
+        return 0.0
 
     def documents(self) -> Iterator[Document]:
         """Every JSON document: one object, an array's items, JSON Lines, zip members or dir files."""
@@ -153,7 +174,9 @@ class Source:
                     f"{limits.max_uncompressed_bytes}",
                 )
             total = 0
+            self.progress.update(done=0, total=len(infos))
             for info in sorted(infos, key=lambda i: i.filename):
+                self.progress["done"] += 1
                 if not info.filename.lower().endswith((".json", ".jsonl")):
                     continue
                 pointer = f"{info.filename}:$"
@@ -172,7 +195,9 @@ class Source:
             raise IntakeError(
                 "$", f"directory has {len(files)} JSON files, more than {self.limits.max_entries}"
             )
+        self.progress.update(done=0, total=len(files))
         for file in files:
+            self.progress["done"] += 1
             rel = file.relative_to(self.path).as_posix()
 
             def opener(file: Path = file) -> CountingReader:
