@@ -33,11 +33,12 @@ def main(argv: list[str] | None = None) -> None:
     unknown = [c for c in chosen if c not in SECTIONS]
     if unknown:
         raise SystemExit(f"unknown section(s) {unknown}; choose from {SECTIONS}")
-    bodies = _previous()
+    fresh: dict[str, str] = {}
     for name in chosen:
         print(f"== {name}", file=sys.stderr, flush=True)
         mod = importlib.import_module(f"bench.{name}")
-        bodies[name] = mod.section().strip() + "\n"
+        fresh[name] = mod.section().strip() + "\n"
+    bodies = _previous() | fresh  # read last, so sections written meanwhile by another run are kept
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     parts = [
         f"""# Benchmark results
