@@ -225,6 +225,14 @@ def findings_import(
         str | None, typer.Option(help="Finder organisation slug or name (default: program office).")
     ] = None,
     model: Annotated[str | None, typer.Option("--model", help="Model id that produced the findings.")] = None,
+    reparse: Annotated[
+        bool,
+        typer.Option(
+            "--reparse",
+            help="Read every finding even when the file is byte for byte an earlier import "
+            "(by default such a file is recognised by its SHA-256 and counted as all duplicates).",
+        ),
+    ] = False,
     as_email: AsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -241,6 +249,7 @@ def findings_import(
             fmt=fmt,
             model_id=model,
             schemas_dir=s.schemas_dir,
+            reuse_identical=not reparse,
         )
     elapsed = time.perf_counter() - started
     row: dict[str, Any] = {

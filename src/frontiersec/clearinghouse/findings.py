@@ -7,13 +7,16 @@ and layer-3 loci by IN-list, the clusters they name) and Core bulk inserts (exec
 object per finding. Everything happens in the caller's transaction: a file that fails half-way
 leaves nothing behind (the boundary rolls back) and can be imported again.
 
-Re-importing a file goes through the same fingerprint path (layer 1): every finding is looked up
-by fingerprint and counted as a duplicate, and a batch whose fingerprints are all known skips every
-other step. ``reuse_identical=True`` adds a whole-file short-cut on top (off by default): a file
-whose SHA-256 and format match an earlier import is not parsed at all (findings are never deleted,
-so every fingerprint of that file is still known); the counts are those of the earlier import.
+Re-importing a file: a file whose SHA-256 and format match an earlier import is not parsed at all
+(``reuse_identical``, the default): findings are never deleted, so every fingerprint of that file
+is still known, and the counts are those of the earlier import, all duplicates. Any other file
+goes finding by finding through the fingerprint path (layer 1): every finding is looked up by
+fingerprint and counted as a duplicate, and a batch whose fingerprints are all known skips every
+other step (``reuse_identical=False`` forces this path for an identical file too).
 
-Speed (see ``bench/intake.py``): SARIF results are decoded once, by msgspec; the per-rule and
+Speed (see ``bench/intake.py``): a large file is parsed by a second process
+(:mod:`.intake.background`) while this one deduplicates and writes; SARIF results are decoded
+once, by msgspec; the per-rule and
 per-path work is cached per run; on SQLite the rows go to the driver's ``executemany`` as plain
 tuples (bind processors applied once per value, no per-row SQLAlchemy work); and Python's cyclic
 garbage collector runs only between batches (young generations), not during them.
@@ -24,6 +27,8 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import hashlib
+import json
+import os
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -33,7 +38,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import JSON, Table, any_, bindparam, func, insert, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from frontiersec.clearinghouse import dedup
@@ -43,6 +49,11 @@ from frontiersec.clearinghouse.intake import (
     ParseOptions,
     ParseResult,
     parse_file,
+)
+from frontiersec.clearinghouse.intake.background import (
+    BACKGROUND_MIN_BYTES,
+    BackgroundParse,
+    parse_in_background,
 )
 from frontiersec.clearinghouse.models import ClusterAlias, ClusterMerge, Finding, ImportBatch, VulnCluster
 from frontiersec.platform.audit.service import record
@@ -138,28 +149,74 @@ def _young_gc_only() -> Iterator[None]:
             gc.enable()
 
 
+def _bound(values: list[Any], proc: Callable[[Any], Any]) -> list[Any]:
+    """``[proc(v) for v in values]``, memoized when the values repeat (a constant organisation,
+    batch or timestamp, a rule's CWE tuple): judged on the first 256 values; unique ones such as
+    primary keys go straight through."""
+    sample = values[:256]
+    try:
+        repeats = len(set(sample)) <= len(sample) // 2
+    except TypeError:  # unhashable (lists, dicts)
+        repeats = False
+    if not repeats:
+        return [proc(v) for v in values]
+    memo: dict[Any, Any] = {}
+    out: list[Any] = []
+    append = out.append
+    for v in values:
+        try:
+            append(memo[v])
+        except KeyError:
+            memo[v] = p = proc(v)
+            append(p)
+        except TypeError:
+            append(proc(v))
+    return out
+
+
 def _insert_many(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Bulk INSERT of ``rows`` (same keys in each). On SQLite: the driver's ``executemany`` with
-    plain tuples, each value through its column type's bind processor; elsewhere Core ``insert``
-    (which batches rows into multi-row VALUES on PostgreSQL)."""
+    """Bulk INSERT of ``rows`` (same keys in each), each value through its column type's bind
+    processor (the dialect's own, column by column, see :func:`_bound`). On SQLite the driver's
+    ``executemany`` with plain tuples; on PostgreSQL ``COPY ... FROM STDIN`` (psycopg), which the
+    server loads without parsing and planning one statement per row; elsewhere Core ``insert``."""
     if not rows:
         return
     conn = session.connection()
     dialect = conn.dialect
-    if dialect.name != "sqlite":
+    if not (dialect.name == "sqlite" or (dialect.name == "postgresql" and dialect.driver == "psycopg")):
         session.execute(insert(table), rows)
         return
     keys = list(rows[0])
-    # the processors SQLAlchemy itself applies (the dialect's implementation of each type)
-    procs = [table.c[k].type._cached_bind_processor(dialect) for k in keys]
-    sql = f"INSERT INTO {table.name} ({', '.join(keys)}) VALUES ({', '.join('?' for _ in keys)})"
-    plain = [k for k, proc in zip(keys, procs, strict=True) if proc is None]
-    if len(plain) == len(keys):
-        params = [tuple(row[k] for k in keys) for row in rows]
-    else:
-        pairs = list(zip(keys, procs, strict=True))
-        params = [tuple(row[k] if proc is None else proc(row[k]) for k, proc in pairs) for row in rows]
-    conn.exec_driver_sql(sql, params)
+    # the processors SQLAlchemy itself applies (the dialect's implementation of each type); for
+    # COPY, JSON values go as their text (psycopg would otherwise serialize every row again)
+    procs: list[Callable[[Any], Any] | None] = [table.c[k].type._cached_bind_processor(dialect) for k in keys]
+    if dialect.name == "postgresql":
+        to_json = getattr(dialect, "_json_serializer", None) or json.dumps
+        procs = [
+            to_json if isinstance(table.c[k].type, JSON) else p for k, p in zip(keys, procs, strict=True)
+        ]
+    columns = []
+    for k, proc in zip(keys, procs, strict=True):
+        values = [row[k] for row in rows]
+        columns.append(values if proc is None else _bound(values, proc))
+    names = ", ".join(keys)
+    if dialect.name == "sqlite":
+        sql = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' for _ in keys)})"
+        conn.exec_driver_sql(sql, list(zip(*columns, strict=True)))
+        return
+    driver: Any = conn.connection.driver_connection
+    with driver.cursor() as cur, cur.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+        for row in zip(*columns, strict=True):
+            copy.write_row(row)
+
+
+def _among(session: Session, column: Any, values: Iterable[Any]) -> Any:
+    """``column IN (values)``; on PostgreSQL ``column = ANY(:array)``, one parameter instead of an
+    IN-list of a batch's thousands (which the driver would otherwise rewrite on every query)."""
+    values = list(values)
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
+    return column.in_(values)
 
 
 def _finder(org_id: uuid.UUID, org_name: str, at: dt.datetime) -> dict[str, str]:
@@ -284,7 +341,9 @@ class _Importer:
         if not fps:
             return set()
         return set(
-            self.session.execute(select(Finding.fingerprint).where(Finding.fingerprint.in_(fps))).scalars()
+            self.session.execute(
+                select(Finding.fingerprint).where(_among(self.session, Finding.fingerprint, fps))
+            ).scalars()
         )
 
     def _live(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, tuple[uuid.UUID, dt.datetime]]:
@@ -298,7 +357,7 @@ class _Importer:
                 break
             for cid, into, created in self.session.execute(
                 select(VulnCluster.id, VulnCluster.merged_into_id, VulnCluster.created_at).where(
-                    VulnCluster.id.in_(todo)
+                    _among(self.session, VulnCluster.id, todo)
                 )
             ).all():
                 info[cid] = (into, created)
@@ -321,7 +380,9 @@ class _Importer:
             alias_rows = [
                 (a, c)
                 for a, c in self.session.execute(
-                    select(ClusterAlias.alias, ClusterAlias.cluster_id).where(ClusterAlias.alias.in_(aliases))
+                    select(ClusterAlias.alias, ClusterAlias.cluster_id).where(
+                        _among(self.session, ClusterAlias.alias, aliases)
+                    )
                 ).all()
             ]
         loci = sorted({s.locus for s in sites if s.locus is not None})
@@ -338,7 +399,7 @@ class _Importer:
                         Finding.rule_id,
                         Finding.tool_name,
                     )
-                    .where(Finding.dedup_locus.in_(loci))
+                    .where(_among(self.session, Finding.dedup_locus, loci))
                     .order_by(Finding.found_at, Finding.created_at)
                 ).all()
             )
@@ -484,7 +545,7 @@ class _Importer:
                     "model_id": (f.model_id or self.model_id or "")[:200] or None,
                     "model_version": (f.model_version or "")[:100] or None,
                     "rule_id": f.rule_id,
-                    "cwe_ids": list(f.cwe_ids),
+                    "cwe_ids": f.cwe_ids,  # a tuple: stored as a JSON array, memoized when bound
                     "severity": str(f.severity),
                     "title": f.title,
                     "message": f.message,
@@ -494,7 +555,7 @@ class _Importer:
                     "path": f.path,
                     "start_line": f.start_line,
                     "end_line": f.end_line,
-                    "aliases": list(f.aliases),
+                    "aliases": f.aliases,
                     "status": (f.status or "")[:32] or None,
                     "found_at": found_at,
                     "dedup_locus": s.locus,
@@ -539,7 +600,7 @@ class _Importer:
         if existing:
             for cid, aliases, finders in session.execute(
                 select(VulnCluster.id, VulnCluster.aliases, VulnCluster.finders).where(
-                    VulnCluster.id.in_(existing)
+                    _among(session, VulnCluster.id, existing)
                 )
             ).all():
                 current[cid] = (list(aliases or []), list(finders or []))
@@ -585,7 +646,7 @@ class _Importer:
 def import_parsed(
     session: Session,
     principal: Principal,
-    parsed: ParseResult,
+    parsed: ParseResult | BackgroundParse,
     *,
     org: Organization,
     filename: str,
@@ -682,6 +743,17 @@ def import_parsed(
     return result
 
 
+def _use_background(path: Path, background: bool | None) -> bool:
+    if background is not None:
+        return background
+    if (os.cpu_count() or 1) < 2 or path.is_dir():
+        return False
+    try:
+        return path.stat().st_size >= BACKGROUND_MIN_BYTES
+    except OSError:
+        return False
+
+
 def import_findings(
     session: Session,
     principal: Principal,
@@ -692,17 +764,27 @@ def import_findings(
     model_id: str | None = None,
     schemas_dir: Path | None = None,
     progress: Progress | None = None,
-    reuse_identical: bool = False,
+    reuse_identical: bool = True,
+    background: bool | None = None,
 ) -> FindingsImportResult:
     """Import one scanner-output file as findings of ``org``, deduplicated into clusters.
 
     Streams the file (see :func:`import_parsed` for the dedup layers, credit and ``progress``). An
     unusable file raises :class:`InvalidInput` naming the JSON path; the caller's transaction keeps
-    the import all-or-nothing. ``reuse_identical``: a file byte for byte identical to an earlier
-    import in the same format is not parsed again (see the module docstring).
+    the import all-or-nothing. ``reuse_identical`` (the default): a file byte for byte identical to
+    an earlier import in the same format is not parsed again (see the module docstring); pass
+    ``False`` to read it finding by finding. ``background``: parse in a second process
+    (:mod:`.intake.background`) while this one deduplicates and writes; ``None`` (the default)
+    does so for files of at least ``BACKGROUND_MIN_BYTES`` on a machine with two or more cores.
     """
+    options = ParseOptions(model_id=model_id)
     try:
-        parsed = parse_file(path, fmt, ParseOptions(model_id=model_id), schemas_dir=schemas_dir)
+        if _use_background(path, background):
+            parsed: ParseResult | BackgroundParse = parse_in_background(
+                path, fmt, options, schemas_dir=schemas_dir
+            )
+        else:
+            parsed = parse_file(path, fmt, options, schemas_dir=schemas_dir)
     except IntakeError as exc:
         raise _invalid(path, exc) from exc
     digest = _sha256(path)
@@ -714,7 +796,9 @@ def import_findings(
             .limit(1)
         ).scalar_one_or_none()
         if earlier is not None:
-            return _identical(session, principal, earlier, org=org, filename=path.name, progress=progress)
+            return _identical(
+                session, principal, earlier, org=org, filename=path.name, model_id=model_id, progress=progress
+            )
     return import_parsed(
         session,
         principal,
@@ -734,6 +818,7 @@ def _identical(
     *,
     org: Organization,
     filename: str,
+    model_id: str | None,
     progress: Progress | None,
 ) -> FindingsImportResult:
     """Record a re-import of the same bytes: every finding a duplicate (findings are never deleted,
@@ -747,7 +832,7 @@ def _identical(
         filename=filename[:500],
         sha256=earlier.sha256,
         format=earlier.format,
-        model_id=earlier.model_id,
+        model_id=model_id,
         received=earlier.received,
         new=0,
         duplicates=findings,
@@ -777,7 +862,7 @@ def _identical(
         },
     )
     if progress is not None:
-        progress(100, f"identical to import {earlier.id}: {findings:,} duplicates")
+        progress(100, f"identical to an earlier import: {findings:,} duplicates")
     return FindingsImportResult(
         batch.id,
         earlier.format,

@@ -5,18 +5,20 @@ from __future__ import annotations
 import copy
 import gzip
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from frontiersec.clearinghouse import findings as findings_module
 from frontiersec.clearinghouse.findings import finding_counts, import_findings, import_parsed
 from frontiersec.clearinghouse.intake import NormalizedFinding, ParseResult, parse_file
 from frontiersec.clearinghouse.intake.base import ParseContext
-from frontiersec.clearinghouse.models import ClusterMerge, Finding, VulnCluster
+from frontiersec.clearinghouse.models import ClusterMerge, Finding, ImportBatch, VulnCluster
 from frontiersec.platform.auth.models import Organization
 from frontiersec.platform.auth.principal import SYSTEM
 from frontiersec.platform.errors import InvalidInput
@@ -183,6 +185,24 @@ class _Counting:
             yield f
 
 
+@contextmanager
+def _finding_inserts(call: Callable[[], None]) -> Iterator[None]:
+    """Call ``call`` before each bulk write into ``findings`` (an INSERT on SQLite, a COPY on
+    PostgreSQL, so SQL statement events would not see them all), then write as usual."""
+    real = findings_module._insert_many
+
+    def spy(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+        if table.name == "findings" and rows:
+            call()
+        real(session, table, rows)
+
+    findings_module._insert_many = spy
+    try:
+        yield
+    finally:
+        findings_module._insert_many = real
+
+
 def test_import_consumes_the_parser_lazily_batch_by_batch(
     session: Session, shared_data: Path, tmp_path: Path
 ) -> None:
@@ -192,17 +212,8 @@ def test_import_consumes_the_parser_lazily_batch_by_batch(
     counting = _Counting(iter(parsed))
     lazy = ParseResult(parsed.format, path, iter(counting), ParseContext())
     at_insert: list[int] = []
-
-    def spy(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.lstrip().upper().startswith("INSERT INTO FINDINGS"):
-            at_insert.append(counting.consumed)
-
-    engine = session.get_bind()
-    event.listen(engine, "before_cursor_execute", spy)
-    try:
+    with _finding_inserts(lambda: at_insert.append(counting.consumed)):
         r = import_parsed(session, SYSTEM, lazy, org=org, filename=path.name, sha256="x", batch_size=100)
-    finally:
-        event.remove(engine, "before_cursor_execute", spy)
     assert r.new == 700
     # each batch was written before the next was read: never more than one batch ahead
     assert at_insert == [100, 200, 300, 400, 500, 600, 700]
@@ -220,20 +231,10 @@ def test_failure_midway_leaves_nothing_and_the_file_can_be_rerun(
     cut = tmp_path / "broken.jsonl"
     cut.write_text("".join(lines) + '{"id": "PYSEC-X", "modif\n')
     inserted: list[str] = []
-
-    def spy(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.lstrip().upper().startswith("INSERT INTO FINDINGS"):
-            inserted.append(statement)
-
-    engine = session.get_bind()
-    event.listen(engine, "before_cursor_execute", spy)
-    try:
-        with pytest.raises(InvalidInput) as info:
-            import_parsed(
-                session, SYSTEM, parse_file(cut), org=org, filename=cut.name, sha256="x", batch_size=100
-            )
-    finally:
-        event.remove(engine, "before_cursor_execute", spy)
+    with _finding_inserts(lambda: inserted.append("findings")), pytest.raises(InvalidInput) as info:
+        import_parsed(
+            session, SYSTEM, parse_file(cut), org=org, filename=cut.name, sha256="x", batch_size=100
+        )
     assert len(inserted) == 2, "two batches were written before the error surfaced"
     assert "broken.jsonl" in str(info.value)
     assert f"byte {cut.stat().st_size}" in str(info.value)  # where the stream broke
@@ -331,7 +332,7 @@ def test_progress_is_reported_per_batch_with_increasing_percentages(
     assert again == sorted(again)
 
 
-def test_reuse_identical_reimport_skips_parsing_with_the_same_counts(
+def test_identical_reimport_skips_parsing_with_the_same_counts(
     session: Session, shared_data: Path, tmp_path: Path
 ) -> None:
     org = make_org(session)
@@ -339,8 +340,11 @@ def test_reuse_identical_reimport_skips_parsing_with_the_same_counts(
     first = import_findings(session, SYSTEM, path, org=org)
     assert first.new > 0
     counts = finding_counts(session)
-    fingerprint_path = import_findings(session, SYSTEM, path, org=org)
-    short = import_findings(session, SYSTEM, path, org=org, reuse_identical=True)
+    fingerprint_path = import_findings(session, SYSTEM, path, org=org, reuse_identical=False)
+    short = import_findings(session, SYSTEM, path, org=org, model_id="lab/model@2")  # the default
+    batch = session.get(ImportBatch, short.batch_id)
+    assert batch is not None
+    assert batch.model_id == "lab/model@2"  # this import's provenance, not the earlier one's
     # the whole-file short-cut says exactly what the fingerprint path says
     assert (short.received, short.new, short.duplicates, short.rejected) == (
         fingerprint_path.received,
@@ -358,3 +362,54 @@ def test_reuse_identical_reimport_skips_parsing_with_the_same_counts(
     changed = _write(tmp_path, "changed.sarif", doc)
     r = import_findings(session, SYSTEM, changed, org=org, reuse_identical=True)
     assert (r.received, r.new, r.duplicates) == (1, 0, 1)
+
+
+def test_parsing_in_a_second_process_imports_the_same(
+    session: Session, shared_data: Path, tmp_path: Path
+) -> None:
+    """``background=True`` (what files of 8 MB and more get): the same findings, clusters and counts."""
+    doc = _big_sarif(shared_data, 2600)
+    here_org, there_org = make_org(session), make_org(session)
+    session.commit()
+    a = _write(tmp_path, "a.sarif", doc)
+    here = import_findings(session, SYSTEM, a, org=here_org, background=False)
+    rows_here = session.execute(
+        select(Finding.fingerprint, Finding.rule_id, Finding.path, Finding.start_line, Finding.severity)
+        .where(Finding.owner_org_id == here_org.id)
+        .order_by(Finding.fingerprint)
+    ).all()
+    session.rollback()
+    b = _write(tmp_path, "b.sarif", doc)
+    there = import_findings(session, SYSTEM, b, org=there_org, background=True)
+    rows_there = session.execute(
+        select(Finding.fingerprint, Finding.rule_id, Finding.path, Finding.start_line, Finding.severity)
+        .where(Finding.owner_org_id == there_org.id)
+        .order_by(Finding.fingerprint)
+    ).all()
+    assert (there.received, there.new, there.duplicates, there.rejected, there.clusters_created) == (
+        here.received,
+        here.new,
+        here.duplicates,
+        here.rejected,
+        here.clusters_created,
+    )
+    assert there.new == 2600
+    assert there.warnings == here.warnings
+    assert rows_there == rows_here
+
+
+def test_a_broken_file_parsed_in_a_second_process_leaves_nothing(
+    session: Session, shared_data: Path, tmp_path: Path
+) -> None:
+    org = make_org(session)
+    session.commit()
+    before = finding_counts(session)
+    raw = json.dumps(_big_sarif(shared_data, 2600)).encode()
+    cut = tmp_path / "cut.sarif"
+    cut.write_bytes(raw[: len(raw) * 9 // 10])
+    with pytest.raises(InvalidInput) as info:
+        import_findings(session, SYSTEM, cut, org=org, background=True)
+    assert "cut.sarif" in str(info.value)
+    assert "truncated" in str(info.value)
+    session.rollback()
+    assert finding_counts(session) == before
