@@ -16,10 +16,10 @@ other step (``reuse_identical=False`` forces this path for an identical file too
 
 Speed (see ``bench/intake.py``): a large file is parsed by a second process
 (:mod:`.intake.background`) while this one deduplicates and writes; SARIF results are decoded
-once, by msgspec; the per-rule and
-per-path work is cached per run; on SQLite the rows go to the driver's ``executemany`` as plain
-tuples (bind processors applied once per value, no per-row SQLAlchemy work); and Python's cyclic
-garbage collector runs only between batches (young generations), not during them.
+once, by msgspec, and per-rule and per-path work is cached per run; rows are bound column by
+column with each type's own bind processor, memoized where values repeat; SQLite gets the driver's
+``executemany`` with plain tuples, PostgreSQL ``COPY`` and ``= ANY(array)`` lookups; and Python's
+cyclic garbage collector runs only between batches (young generations), not during them.
 """
 
 from __future__ import annotations

@@ -236,3 +236,23 @@ def test_cyclonedx_conformance(path: Path, shared_data: Path) -> None:
         assert path.name.startswith("invalid-")
         assert result.warnings, f"{path.name} should at least warn"
         assert all(w.pointer.startswith("$") and "schema" in w.message for w in result.warnings)
+
+
+def test_go_vulndb_records_without_purl_get_one_from_ecosystem_and_name(shared_data: Path) -> None:
+    """Go's vulndb gives no ``package.purl``; the finding's target is derived (pkg:golang/<module>),
+    so dedup layers 3 and 4, which compare findings of one target, see Go advisories too."""
+    path = shared_data / "osv-other" / "go-vulndb.osv.jsonl.gz"
+    with gzip.open(path, "rt") as fh:
+        records = [json.loads(line) for _, line in zip(range(200), fh, strict=False)]
+    assert all("purl" not in a.get("package", {}) for r in records for a in r.get("affected", []))
+    findings = {f.rule_id: f for f in parse_file(path).collect()}
+    checked = 0
+    for record in records:
+        first = next(
+            (a["package"] for a in record.get("affected", []) if a.get("package", {}).get("name")), None
+        )
+        if first is None or first.get("ecosystem") != "Go":
+            continue
+        assert findings[record["id"]].target_purl == f"pkg:golang/{first['name']}", record["id"]
+        checked += 1
+    assert checked > 100

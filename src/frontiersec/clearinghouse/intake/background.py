@@ -61,8 +61,9 @@ def _produce(
     limits: IntakeLimits,
 ) -> None:
     """The child: parse ``path`` and send ``("batch", rows, received, rejected, fraction, warnings)``
-    messages, then ``("end", received, rejected, 1.0, warnings)`` or ``("error", pointer, reason)``.
-    ``warnings`` are the ones added since the previous message."""
+    messages (``rows``: findings as tuples of their fields; ``warnings``: those added since the
+    previous message), then ``("end",)``; or ``("error", pointer, reason)`` for an unusable file,
+    ``("crash", detail)`` for anything else."""
     sent_warnings = 0
 
     def new_warnings(parsed: ParseResult) -> list[tuple[str, str]]:
@@ -87,9 +88,11 @@ def _produce(
                 rows = []
         conn.send(("batch", rows, parsed.received, parsed.rejected, 1.0, new_warnings(parsed)))
         conn.send(("end",))
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the importer is gone (its import failed or it was stopped): nothing to tell
     except IntakeError as exc:
         conn.send(("error", exc.pointer, exc.reason))
-    except BaseException as exc:
+    except BaseException as exc:  # reported to the importer, which raises it
         detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
         conn.send(("crash", detail))
     finally:

@@ -101,9 +101,14 @@ def _affected(raw: Any, pointer: str, ctx: ParseContext) -> AffectedPackage | No
             continue
         ranges.append(AffectedRange(rtype, tuple(events)))
     versions = tuple(v for v in _list(item.get("versions")) if isinstance(v, str))
+    ecosystem, name = _str(package.get("ecosystem")), _str(package.get("name"))
+    if purl is None:
+        # the OSV schema makes purl optional (Go's vulndb never gives one); the ecosystem and name
+        # determine it, and dedup layers 3-4 need a target
+        purl = purl_for(ecosystem, name)
     return AffectedPackage(
-        ecosystem=_str(package.get("ecosystem")),
-        name=_str(package.get("name")),
+        ecosystem=ecosystem,
+        name=name,
         purl=purl,
         ranges=tuple(ranges),
         versions=versions,
