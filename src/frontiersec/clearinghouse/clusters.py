@@ -19,6 +19,9 @@ layer 0 ("manual") naming the analyst and the reason::
     split A          chosen findings move to a new cluster C (or, with ``restore``, back into a
                      cluster that was merged into A, which is revived); credit and aliases are
                      recomputed for both.                    Undone by: merge C (or B) into A.
+
+Every merge of two live clusters goes through :func:`fold_clusters`, whoever decides it: the
+analyst's merge above (layer 0) and text similarity (layer 4, :mod:`.similarity`).
 """
 
 from __future__ import annotations
@@ -91,6 +94,7 @@ __all__ = [
     "discard_upload",
     "find_cluster",
     "finding_facets",
+    "fold_clusters",
     "get_batch",
     "get_cluster",
     "list_batches",
@@ -101,6 +105,7 @@ __all__ = [
     "request_import",
     "require_importer",
     "split_cluster",
+    "visible_batch",
 ]
 
 SEVERITIES = ("critical", "high", "medium", "low", "info", "unknown")
@@ -159,55 +164,52 @@ def _resolve_finder(session: Session, ref: str) -> uuid.UUID:
 # ------------------------------------------------------------------------------------ filters
 
 
-@dataclass(frozen=True)
-class FindingFilters:
-    """Filters of the findings list (all optional; combined with AND)."""
+@dataclass(frozen=True, kw_only=True)
+class _ListFilters:
+    """What both lists filter on (all optional; combined with AND), and their keyset paging."""
 
     target: str | None = None
     """Substring of the target: package URL, repository, or file path."""
     severity: str | None = None
     cwe: str | None = None
+    """A CWE id such as ``CWE-79`` (or ``79``)."""
     finder: str | None = None
     """Finder organisation: id, slug or name."""
     status: str | None = None
-    """The finding's own status (VEX-style: affected, not_affected, fixed, ... or suppressed)."""
     kev: bool | None = None
-    """True: only findings of a cluster with a CVE in CISA's KEV catalog; False: only without."""
+    """True: only what belongs to a cluster with a CVE in CISA's KEV catalog; False: only without."""
     q: str | None = None
-    """Free text in title, message, rule id and path."""
+    descending: bool = True
+    cursor: str | None = None
+    limit: int = 50
+
+
+@dataclass(frozen=True, kw_only=True)
+class FindingFilters(_ListFilters):
+    """Filters of the findings list. ``severity`` and ``status`` are the finding's own (status is
+    VEX-style: affected, not_affected, fixed, ... or suppressed; ``none`` for findings without one);
+    ``q`` is free text in title, message, rule id and path."""
+
     cluster_id: uuid.UUID | None = None
     batch_id: uuid.UUID | None = None
     tool: str | None = None
     sort: str = "found_at"
-    descending: bool = True
-    cursor: str | None = None
-    limit: int = 50
 
 
-@dataclass(frozen=True)
-class ClusterFilters:
-    """Filters of the vulnerability list; finding-level filters match a visible finding of the cluster."""
+@dataclass(frozen=True, kw_only=True)
+class ClusterFilters(_ListFilters):
+    """Filters of the vulnerability list; finding-level filters (target, CWE, finder) match a
+    visible finding of the cluster. ``severity`` is the cluster's: the worst among its findings;
+    ``status`` is the cluster status (merged clusters are left out unless asked for: ``merged``);
+    ``q`` is free text in the title, or a vulnerability id (CVE, GHSA, ...) the cluster holds."""
 
-    target: str | None = None
-    severity: str | None = None
-    """The cluster's severity: the worst severity among its findings."""
-    cwe: str | None = None
-    finder: str | None = None
-    status: str | None = None
-    """Cluster status; merged clusters are left out unless asked for (``merged``)."""
-    kev: bool | None = None
-    q: str | None = None
-    """Free text in the title, or a vulnerability id (CVE, GHSA, ...) the cluster holds."""
     sort: str = "first_found_at"
-    descending: bool = True
-    cursor: str | None = None
-    limit: int = 50
 
 
-def _check_common(severity: str | None, limit: int) -> None:
-    if severity is not None and severity not in SEVERITIES:
+def _check_common(f: _ListFilters) -> None:
+    if f.severity is not None and f.severity not in SEVERITIES:
         raise InvalidInput.on("severity", f"must be one of {', '.join(SEVERITIES)}")
-    if not 1 <= limit <= 500:
+    if not 1 <= f.limit <= 500:
         raise InvalidInput.on("limit", "must be between 1 and 500")
 
 
@@ -220,7 +222,7 @@ def _target_like(text: str) -> ColumnElement[bool]:
     )
 
 
-def _finding_conditions(session: Session, f: FindingFilters | ClusterFilters) -> list[ColumnElement[bool]]:
+def _finding_conditions(session: Session, f: _ListFilters) -> list[ColumnElement[bool]]:
     """Conditions on Finding columns shared by both lists."""
     conds: list[ColumnElement[bool]] = []
     if f.target:
@@ -366,7 +368,7 @@ def list_findings(
     session: Session, principal: Principal, f: FindingFilters
 ) -> tuple[list[FindingRow], str | None, int]:
     """One page of the findings the principal may see, the next cursor, and the matching total."""
-    _check_common(f.severity, f.limit)
+    _check_common(f)
     if f.sort not in FINDING_SORTS:
         raise InvalidInput.on("sort", f"must be one of {', '.join(FINDING_SORTS)}")
     key, kind = FINDING_SORTS[f.sort]
@@ -512,7 +514,7 @@ def list_clusters(
     session: Session, principal: Principal, f: ClusterFilters
 ) -> tuple[list[ClusterRow], str | None, int]:
     """One page of the vulnerability clusters the principal may see, the next cursor, and the total."""
-    _check_common(f.severity, f.limit)
+    _check_common(f)
     if f.sort not in CLUSTER_SORTS:
         raise InvalidInput.on("sort", f"must be one of {', '.join(CLUSTER_SORTS)}")
     if f.status is not None and f.status not in CLUSTER_STATUSES:
@@ -822,7 +824,10 @@ def _reason(reason: str | None) -> str:
 
 
 def _recompute(session: Session, cluster: VulnCluster) -> None:
-    """Credit and first-finder of ``cluster`` from the findings it holds now."""
+    """Credit of ``cluster`` from the findings it holds now: ``finders`` lists each finder
+    organisation once at its earliest date, earliest first (the first finder, then the co-finders:
+    :func:`frontiersec.clearinghouse.dedup.credit`), and ``first_finder_org_id`` /
+    ``first_found_at`` name the first."""
     rows = session.execute(
         select(Finding.owner_org_id, Finding.found_at)
         .where(Finding.cluster_id == cluster.id)
@@ -839,20 +844,99 @@ def _recompute(session: Session, cluster: VulnCluster) -> None:
     cluster.first_found_at = first.found_at if first else None
 
 
+def _union(*groups: Iterable[str]) -> list[str]:
+    """The strings of ``groups`` in order of first appearance, each once."""
+    return list(dict.fromkeys(a for g in groups for a in g))
+
+
 def _aliases_of(findings: Iterable[Finding]) -> list[str]:
-    out: list[str] = []
-    for f in findings:
-        for a in dedup.vuln_aliases(f.aliases or []):
-            if a not in out:
-                out.append(a)
-    return out
+    return _union(*(dedup.vuln_aliases(f.aliases or []) for f in findings))
+
+
+def fold_clusters(
+    session: Session,
+    principal: Principal,
+    kept: VulnCluster,
+    merged: VulnCluster,
+    *,
+    layer: int,
+    score: float,
+    reason: str,
+    actor_id: uuid.UUID | None = None,
+    kind: str | None = None,
+    reparent: bool = False,
+) -> ClusterMerge:
+    """Merge cluster ``merged`` into ``kept``: the one way two live clusters become one, whoever
+    decides it (an analyst, layer 0: :func:`merge_clusters`; text similarity, layer 4:
+    :func:`frontiersec.clearinghouse.similarity.run_layer4`).
+
+    ``merged``'s findings and vulnerability ids (its ``aliases`` and their ``cluster_aliases``
+    index rows) move to ``kept``; ``merged`` becomes ``merged`` with ``merged_into_id`` = ``kept``;
+    ``kept``'s credit is recomputed from the findings it now holds (earliest finder first, then the
+    co-finders with their dates); the merge is recorded as a :class:`ClusterMerge` row (``layer``,
+    ``score``, ``reason``, ``kind``, ``actor_id`` and the ids of the findings that moved) and in
+    the audit log (``vuln.merge``). With ``reparent``, clusters merged into ``merged`` earlier are
+    re-pointed at ``kept``. Undone by :func:`split_cluster` of ``kept`` with ``restore_id`` =
+    ``merged``.
+
+    The caller checks permission and visibility, that the two are different clusters and that
+    neither is merged already. Flushes, never commits. Returns the new :class:`ClusterMerge`.
+    """
+    moved = [
+        str(i) for i in session.execute(select(Finding.id).where(Finding.cluster_id == merged.id)).scalars()
+    ]
+    session.execute(update(Finding).where(Finding.cluster_id == merged.id).values(cluster_id=kept.id))
+    session.execute(
+        update(ClusterAlias).where(ClusterAlias.cluster_id == merged.id).values(cluster_id=kept.id)
+    )
+    if reparent:
+        session.execute(
+            update(VulnCluster).where(VulnCluster.merged_into_id == merged.id).values(merged_into_id=kept.id)
+        )
+    kept.aliases = _union(kept.aliases or [], merged.aliases or [])
+    merged.status = "merged"
+    merged.merged_into_id = kept.id
+    session.flush()
+    _recompute(session, kept)
+    row = ClusterMerge(
+        id=new_id(),
+        cluster_id=kept.id,
+        merged_cluster_id=merged.id,
+        layer=layer,
+        score=score,
+        reason=reason,
+        kind=kind,
+        actor_id=actor_id,
+        finding_ids=moved,
+        created_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    record(
+        session,
+        principal,
+        "vuln.merge",
+        object_type="vuln_cluster",
+        object_id=kept.id,
+        tlp=kept.tlp,
+        details={
+            "into": str(kept.id),
+            "from": str(merged.id),
+            "findings": len(moved),
+            "layer": layer,
+            "score": round(score, 4),
+            "reason": reason,
+        },
+    )
+    return row
 
 
 def merge_clusters(
     session: Session, principal: Principal, target_id: uuid.UUID, source_id: uuid.UUID, reason: str
 ) -> VulnCluster:
     """Fold cluster ``source_id`` into ``target_id`` by hand (analysts): findings, aliases and credit
-    move to the target, the source is marked ``merged``; recorded as layer 0 with who and why."""
+    move to the target, the source is marked ``merged``; recorded as layer 0 with who and why
+    (:func:`fold_clusters`)."""
     principal.require_role(Role.ANALYST, "merging vulnerabilities")
     why = _reason(reason)
     if target_id == source_id:
@@ -868,43 +952,16 @@ def merge_clusters(
                 f"vulnerability {c.id} was already merged into {c.merged_into_id}",
                 errors=[FieldError(fld, "already merged")],
             )
-    moved = list(session.execute(select(Finding.id).where(Finding.cluster_id == source.id)).scalars())
-    session.execute(update(Finding).where(Finding.cluster_id == source.id).values(cluster_id=target.id))
-    session.execute(
-        update(ClusterAlias).where(ClusterAlias.cluster_id == source.id).values(cluster_id=target.id)
-    )
-    aliases = list(target.aliases or [])
-    for a in source.aliases or []:
-        if a not in aliases:
-            aliases.append(a)
-    target.aliases = aliases
-    source.status = "merged"
-    source.merged_into_id = target.id
-    session.flush()
-    _recompute(session, target)
-    session.add(
-        ClusterMerge(
-            id=new_id(),
-            cluster_id=target.id,
-            merged_cluster_id=source.id,
-            layer=0,
-            score=1.0,
-            reason=why,
-            kind="merge",
-            actor_id=principal.user_id,
-            finding_ids=[str(i) for i in moved],
-            created_at=utcnow(),
-        )
-    )
-    session.flush()
-    record(
+    fold_clusters(
         session,
         principal,
-        "vuln.merge",
-        object_type="vuln_cluster",
-        object_id=target.id,
-        tlp=target.tlp,
-        details={"into": str(target.id), "from": str(source.id), "findings": len(moved), "reason": why},
+        target,
+        source,
+        layer=0,
+        score=1.0,
+        reason=why,
+        actor_id=principal.user_id,
+        kind="merge",
     )
     return target
 
@@ -987,11 +1044,7 @@ def split_cluster(
         _aliases_of(session.execute(select(Finding).where(Finding.cluster_id == src.id)).scalars())
     )
     moved_aliases = _aliases_of(moving)
-    dst_aliases = list(dst.aliases or [])
-    for a in moved_aliases:
-        if a not in dst_aliases:
-            dst_aliases.append(a)
-    dst.aliases = dst_aliases
+    dst.aliases = _union(dst.aliases or [], moved_aliases)
     src.aliases = [a for a in (src.aliases or []) if a in stay_aliases or a not in moved_aliases]
     go = [a for a in moved_aliases if a not in stay_aliases]
     if go:
@@ -1042,19 +1095,22 @@ def split_cluster(
 # ------------------------------------------------------------------------------------ import batches
 
 
-def get_batch(session: Session, principal: Principal, batch_id: uuid.UUID) -> ImportBatch:
-    """One import batch (what an upload did) the principal may see (audited read)."""
-    row = (
-        session.execute(
-            select(ImportBatch).where(
-                ImportBatch.id == batch_id, visible_clause(ImportBatch, "import_batch", principal)
-            )
+def visible_batch(session: Session, principal: Principal, batch_id: uuid.UUID) -> ImportBatch:
+    """One import batch the principal may see; :class:`NotFound` otherwise (not audited: see
+    :func:`get_batch`)."""
+    row = session.execute(
+        select(ImportBatch).where(
+            ImportBatch.id == batch_id, visible_clause(ImportBatch, "import_batch", principal)
         )
-        .scalars()
-        .first()
-    )
+    ).scalar_one_or_none()
     if row is None:
         raise NotFound(f"import {batch_id} not found")
+    return row
+
+
+def get_batch(session: Session, principal: Principal, batch_id: uuid.UUID) -> ImportBatch:
+    """One import batch (what an upload did) the principal may see (audited read)."""
+    row = visible_batch(session, principal, batch_id)
     record_read(session, principal, object_type="import_batch", object_id=row.id, tlp=row.tlp)
     return row
 

@@ -64,26 +64,17 @@ from typing import Any
 import numpy as np
 import structlog
 from packageurl import PackageURL
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from frontiersec.clearinghouse import dedup
-from frontiersec.clearinghouse.models import (
-    ClusterAlias,
-    ClusterMerge,
-    Finding,
-    FindingEmbedding,
-    ImportBatch,
-    VulnCluster,
-)
+from frontiersec.clearinghouse.clusters import fold_clusters, visible_batch
+from frontiersec.clearinghouse.models import ClusterMerge, Finding, FindingEmbedding, VulnCluster
 from frontiersec.platform.audit.service import record
-from frontiersec.platform.auth.models import Organization
 from frontiersec.platform.auth.principal import Principal
 from frontiersec.platform.auth.service import principal_for_user_id
-from frontiersec.platform.auth.visibility import visible_clause
 from frontiersec.platform.clock import utcnow
-from frontiersec.platform.db import new_id, session_scope
-from frontiersec.platform.errors import NotFound
+from frontiersec.platform.db import session_scope
 from frontiersec.platform.jobs import JobContext, enqueue, job
 from frontiersec.platform.models import JobRecord
 
@@ -340,83 +331,6 @@ def _vector(blob: bytes, dim: int) -> np.ndarray[Any, np.dtype[np.float32]]:
     return np.frombuffer(blob, dtype="<f4", count=dim).astype(np.float32)
 
 
-def _fold(
-    session: Session,
-    principal: Principal,
-    kept: VulnCluster,
-    merged: VulnCluster,
-    *,
-    score: float,
-    reason: str,
-) -> None:
-    """Merge cluster ``merged`` into ``kept``: findings, aliases and credit move, the merge is
-    recorded (layer 4) and audited. Undone by splitting ``kept`` with ``restore`` = ``merged``."""
-    moved = [
-        str(i) for i in session.execute(select(Finding.id).where(Finding.cluster_id == merged.id)).scalars()
-    ]
-    session.execute(update(Finding).where(Finding.cluster_id == merged.id).values(cluster_id=kept.id))
-    session.execute(
-        update(ClusterAlias).where(ClusterAlias.cluster_id == merged.id).values(cluster_id=kept.id)
-    )
-    session.execute(
-        update(VulnCluster).where(VulnCluster.merged_into_id == merged.id).values(merged_into_id=kept.id)
-    )
-    aliases = list(kept.aliases or [])
-    aliases += [a for a in merged.aliases or [] if a not in aliases]
-    kept.aliases = aliases
-    merged.status = "merged"
-    merged.merged_into_id = kept.id
-    session.flush()
-    rows = session.execute(
-        select(Finding.owner_org_id, Finding.found_at)
-        .where(Finding.cluster_id == kept.id)
-        .order_by(Finding.found_at, Finding.created_at, Finding.id)
-    ).all()
-    first, co = dedup.credit(dedup.Finder(str(org), at) for org, at in rows)
-    ordered = [x for x in (first, *co) if x is not None]
-    names: dict[uuid.UUID, str] = dict(
-        session.execute(  # type: ignore[arg-type]
-            select(Organization.id, Organization.name).where(
-                Organization.id.in_([uuid.UUID(x.org) for x in ordered])
-            )
-        ).all()
-    )
-    kept.finders = [
-        {"org_id": x.org, "org": names.get(uuid.UUID(x.org), "?"), "found_at": x.found_at.isoformat()}
-        for x in ordered
-    ]
-    kept.first_finder_org_id = uuid.UUID(first.org) if first else None
-    kept.first_found_at = first.found_at if first else None
-    session.add(
-        ClusterMerge(
-            id=new_id(),
-            cluster_id=kept.id,
-            merged_cluster_id=merged.id,
-            layer=4,
-            score=score,
-            reason=reason,
-            finding_ids=moved,
-            created_at=utcnow(),
-        )
-    )
-    session.flush()
-    record(
-        session,
-        principal,
-        "vuln.merge",
-        object_type="vuln_cluster",
-        object_id=kept.id,
-        tlp=kept.tlp,
-        details={
-            "into": str(kept.id),
-            "from": str(merged.id),
-            "findings": len(moved),
-            "layer": 4,
-            "score": round(score, 4),
-        },
-    )
-
-
 def _brief(text: str | None, limit: int = 80) -> str:
     t = _WS.sub(" ", text or "").strip() or "(untitled)"
     return t if len(t) <= limit else t[: limit - 1] + "…"
@@ -589,7 +503,7 @@ def _merge(
             f"text similarity {score:.3f} >= {threshold:.2f} (same target): "
             f'"{_brief(kept.title)}" ~ "{_brief(merged.title)}"'
         )
-        _fold(session, principal, kept, merged, score=score, reason=reason)
+        fold_clusters(session, principal, kept, merged, layer=4, score=score, reason=reason, reparent=True)
         views[kept.id].absorb(views[merged.id])
         parent[merged.id] = kept.id
         merges.append(
@@ -620,13 +534,7 @@ def run_layer4(
     model = embedder or load_embedder()
     if model is None:
         return Layer4Result(available=False, batch_id=str(batch_id), threshold=threshold)
-    batch = session.execute(
-        select(ImportBatch).where(
-            ImportBatch.id == batch_id, visible_clause(ImportBatch, "import_batch", principal)
-        )
-    ).scalar_one_or_none()
-    if batch is None:
-        raise NotFound(f"import {batch_id} not found")
+    batch = visible_batch(session, principal, batch_id)
     res = Layer4Result(available=True, batch_id=str(batch_id), model=model.name, threshold=threshold)
 
     new_rows = session.execute(select(*_COLS).where(Finding.batch_id == batch.id)).all()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from pathlib import Path
 
 import pytest
@@ -291,3 +292,92 @@ def test_manual_decisions_refuse_bad_requests_and_write_nothing(session: Session
         ).scalar_one()
         == 0
     )
+
+
+def test_fold_clusters_merges_for_any_layer_with_credit_history_and_audit(
+    session: Session, world: World
+) -> None:
+    """The one merge every layer uses (here as layer 4 does it): findings, ids and credit move, and
+    the merge is recorded with its layer, score and reason, automatic (no kind, no actor)."""
+    op = principal_of(session, world.operator)
+    cid = cluster_of(session, RAPID_RESET)
+    b_findings = sorted(
+        str(i)
+        for i in session.execute(
+            select(Finding.id).where(Finding.cluster_id == cid, Finding.owner_org_id == world.org_b.id)
+        ).scalars()
+    )
+    _src, b_only = clusters.split_cluster(session, op, cid, [uuid.UUID(i) for i in b_findings], "apart")
+    kept = session.get(VulnCluster, cid)
+    assert kept is not None
+    assert [f["org"] for f in kept.finders] == ["Lab A"]
+    row = clusters.fold_clusters(
+        session, op, kept, b_only, layer=4, score=0.91234, reason="text similarity 0.912", reparent=True
+    )
+    session.commit()
+    assert (row.layer, row.kind, row.actor_id, row.score) == (4, None, None, 0.91234)
+    assert (row.cluster_id, row.merged_cluster_id) == (cid, b_only.id)
+    assert sorted(row.finding_ids or []) == b_findings
+    # Credit from the advisories' release dates: A's earlier one first, B as co-finder with its date.
+    assert [(f["org"], f["found_at"][:10]) for f in kept.finders] == [
+        ("Lab A", EARLY_ADVISORY[1]),
+        ("Vendor B", LATE_ADVISORY[1]),
+    ]
+    assert (kept.first_finder_org_id, kept.first_found_at) == (
+        world.org_a.id,
+        dt.datetime(2024, 3, 12, tzinfo=dt.UTC),
+    )
+    assert RAPID_RESET in kept.aliases
+    assert session.get(ClusterAlias, RAPID_RESET).cluster_id == cid  # type: ignore[union-attr]
+    assert (b_only.status, b_only.merged_into_id) == ("merged", cid)
+    audit = session.execute(
+        select(AuditEntry).where(AuditEntry.action == "vuln.merge", AuditEntry.object_id == str(cid))
+    ).scalar_one()
+    assert audit.details == {
+        "into": str(cid),
+        "from": str(b_only.id),
+        "findings": len(b_findings),
+        "layer": 4,
+        "score": 0.9123,
+        "reason": "text similarity 0.912",
+    }
+    event = next(e for e in clusters.get_cluster(session, op, cid).history if e.layer == 4)
+    assert (event.kind, event.layer_name, event.direction, event.actor) == (
+        "merge",
+        "text similarity",
+        "in",
+        None,
+    )
+
+
+def test_fold_clusters_reparents_earlier_merges_only_when_asked(session: Session, world: World) -> None:
+    """A manual merge keeps the chain (an earlier merge stays pointed at the cluster it went into,
+    so undoing merges in reverse order is exact); layer 4 re-points it at the kept cluster."""
+    pa = principal_of(session, world.analyst_a)
+    # GHSA-7rjr-3q55-vv33 is CVE-2021-45046, GHSA-p6xc-xr62-6r2g is CVE-2021-45105 (log4j).
+    ghsa_45046, cve_45046 = cluster_of(session, "GHSA-7rjr-3q55-vv33"), cluster_of(session, "CVE-2021-45046")
+    ghsa_45105, cve_45105 = cluster_of(session, "GHSA-p6xc-xr62-6r2g"), cluster_of(session, "CVE-2021-45105")
+    cve_44228, cve_44832 = cluster_of(session, "CVE-2021-44228"), cluster_of(session, "CVE-2021-44832")
+    clusters.merge_clusters(session, pa, cve_45105, ghsa_45105, "GitHub id of CVE-2021-45105")
+    clusters.merge_clusters(session, pa, cve_44832, cve_45105, "chain of manual merges")
+    assert session.get(VulnCluster, ghsa_45105).merged_into_id == cve_45105  # type: ignore[union-attr]
+    clusters.merge_clusters(session, pa, cve_45046, ghsa_45046, "GitHub id of CVE-2021-45046")
+    kept, merged = session.get(VulnCluster, cve_44228), session.get(VulnCluster, cve_45046)
+    assert kept is not None
+    assert merged is not None
+    clusters.fold_clusters(session, pa, kept, merged, layer=4, score=0.9, reason="similar", reparent=True)
+    session.commit()
+    assert session.get(VulnCluster, ghsa_45046).merged_into_id == cve_44228  # type: ignore[union-attr]
+    assert {"CVE-2021-45046", "GHSA-7rjr-3q55-vv33"} <= set(kept.aliases)
+    # Re-pointed, the earlier merge can be undone from the cluster that holds its findings now.
+    ghsa_findings = [
+        i
+        for i in session.execute(select(Finding.id).where(Finding.cluster_id == cve_44228)).scalars()
+        if "GHSA-7rjr-3q55-vv33" in (session.get(Finding, i).aliases or [])  # type: ignore[union-attr]
+    ]
+    assert ghsa_findings
+    _src, restored = clusters.split_cluster(
+        session, pa, cve_44228, ghsa_findings, "undo", restore_id=ghsa_45046
+    )
+    assert (restored.id, restored.status, restored.merged_into_id) == (ghsa_45046, "new", None)
+    assert session.get(ClusterAlias, "GHSA-7rjr-3q55-vv33").cluster_id == ghsa_45046  # type: ignore[union-attr]
