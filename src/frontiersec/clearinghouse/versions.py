@@ -15,8 +15,10 @@ per the OSV schema (https://ossf.github.io/osv-schema/, "Evaluation"):
   that commit is itself named (an ``introduced`` or ``last_affected`` commit, or a listed version),
   and is otherwise unknown (``False``). This can miss commits between the named ones.
 
-Where the spec leaves event order at equal versions open, ``introduced`` sorts before ``fixed`` /
-``last_affected``: ``introduced: 1.0, fixed: 1.0`` is an empty range.
+Where the spec leaves event order at equal versions open, ``introduced`` sorts before ``fixed``,
+and ``fixed`` before ``last_affected``: ``introduced: 1.0, fixed: 1.0`` is an empty range, and a
+(contradictory) ``last_affected: 2.0`` with ``fixed: 2.0`` leaves 2.0 unaffected, as the spec's
+fold does in either order.
 
 Versions are parsed with the ``univers`` class of the package's ecosystem (:data:`ECOSYSTEMS`); an
 ecosystem without a known ordering raises :class:`UnsupportedEcosystem` and is never compared as
@@ -244,8 +246,9 @@ class CompiledAffected:
 
 
 def _event_sort_key(event: Event) -> tuple[Any, ...]:
-    # "0" sorts before every version; at equal versions introduced comes first (see module doc).
-    order = 0 if event.kind is EventKind.INTRODUCED else 1
+    # "0" sorts before every version; at equal versions introduced, then fixed, then last_affected
+    # (see the module docstring)
+    order = {EventKind.INTRODUCED: 0, EventKind.FIXED: 1}.get(event.kind, 2)
     if event.version is None:
         return (0, order)
     return (1, event.version, order)

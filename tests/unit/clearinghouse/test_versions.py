@@ -335,3 +335,16 @@ def test_property_univers_order_is_total_and_consistent(versions: list[str]) -> 
     for a, b in itertools.pairwise(parsed):
         assert a <= b
         assert PepVersion(a.string) <= PepVersion(b.string)
+
+
+def test_fixed_and_last_affected_at_one_version_leave_it_unaffected() -> None:
+    """Found by the property test above: the fold and the intervals must agree on this
+    contradictory range (the fix wins at its own version)."""
+    compiled = compile_affected(
+        _entry("crates.io", [{"introduced": "0"}, {"last_affected": "2.0.2"}, {"fixed": "2.0.2"}])
+    )
+    pv = parse_version("crates.io", "2.0.2")
+    assert is_affected_version(pv, compiled) is False
+    [interval] = range_intervals(compiled.ranges[0])
+    assert (interval.hi_inclusive, str(interval.hi_raw)) == (False, "2.0.2")
+    assert is_affected_version(parse_version("crates.io", "2.0.1"), compiled) is True
