@@ -256,8 +256,8 @@ def _fresh_db(kind: str, work: Path, name: str) -> str | None:
 
 def _drop_db(url: str) -> None:
     if url.startswith("sqlite"):
-        db = Path(url.removeprefix("sqlite:///"))
-        for leftover in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
+        file = Path(url.removeprefix("sqlite:///"))
+        for leftover in (file, Path(f"{file}-wal"), Path(f"{file}-shm")):
             leftover.unlink(missing_ok=True)
         return
     from sqlalchemy import create_engine, text
@@ -327,6 +327,16 @@ def _in_subprocess(url: str, path: Path, reimport: bool = True) -> dict[str, Any
     if proc.returncode != 0:
         raise RuntimeError(f"import subprocess failed: {proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def _in_fresh_db(kind: str, work: Path, n: int, path: Path) -> dict[str, Any]:
+    """Import ``path`` (then re-import it) in a subprocess, into a fresh database dropped after."""
+    url = _fresh_db(kind, work, f"{kind}_{n}")
+    assert url is not None
+    try:
+        return _in_subprocess(url, path)
+    finally:
+        _drop_db(url)
 
 
 def naive_import(url: str, path: Path) -> dict[str, Any]:
@@ -497,20 +507,10 @@ def section() -> str:
                 if kind == "postgresql" and n > pg_max:
                     notes.append(f"PostgreSQL was not run at {n:,} results (BENCH_INTAKE_PG_MAX={pg_max:,}).")
                     continue
-                url = _fresh_db(kind, work, f"{kind}_{n}")
-                assert url is not None
-                try:
-                    res = _in_subprocess(url, path)
-                finally:
-                    _drop_db(url)
+                res = _in_fresh_db(kind, work, n, path)
                 for _ in range(1, repeat if n <= 100_000 else 1):
                     # best of ``repeat``: the shared machine's speed swings by a third from minute to minute
-                    url = _fresh_db(kind, work, f"{kind}_{n}")
-                    assert url is not None
-                    try:
-                        other = _in_subprocess(url, path)
-                    finally:
-                        _drop_db(url)
+                    other = _in_fresh_db(kind, work, n, path)
                     if other["first"]["new"] != res["first"]["new"]:
                         raise RuntimeError(
                             f"{kind} {n}: runs disagree on new findings (not a fresh database?)"

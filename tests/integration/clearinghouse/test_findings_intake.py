@@ -364,6 +364,16 @@ def test_identical_reimport_skips_parsing_with_the_same_counts(
     assert (r.received, r.new, r.duplicates) == (1, 0, 1)
 
 
+def _stored(session: Session, org: Organization) -> list[Any]:
+    return list(
+        session.execute(
+            select(Finding.fingerprint, Finding.rule_id, Finding.path, Finding.start_line, Finding.severity)
+            .where(Finding.owner_org_id == org.id)
+            .order_by(Finding.fingerprint)
+        ).all()
+    )
+
+
 def test_parsing_in_a_second_process_imports_the_same(
     session: Session, shared_data: Path, tmp_path: Path
 ) -> None:
@@ -373,19 +383,11 @@ def test_parsing_in_a_second_process_imports_the_same(
     session.commit()
     a = _write(tmp_path, "a.sarif", doc)
     here = import_findings(session, SYSTEM, a, org=here_org, background=False)
-    rows_here = session.execute(
-        select(Finding.fingerprint, Finding.rule_id, Finding.path, Finding.start_line, Finding.severity)
-        .where(Finding.owner_org_id == here_org.id)
-        .order_by(Finding.fingerprint)
-    ).all()
+    rows_here = _stored(session, here_org)
     session.rollback()
     b = _write(tmp_path, "b.sarif", doc)
     there = import_findings(session, SYSTEM, b, org=there_org, background=True)
-    rows_there = session.execute(
-        select(Finding.fingerprint, Finding.rule_id, Finding.path, Finding.start_line, Finding.severity)
-        .where(Finding.owner_org_id == there_org.id)
-        .order_by(Finding.fingerprint)
-    ).all()
+    rows_there = _stored(session, there_org)
     assert (there.received, there.new, there.duplicates, there.rejected, there.clusters_created) == (
         here.received,
         here.new,
