@@ -261,6 +261,7 @@ def findings_import(
         "rejected": r.rejected,
         "clusters_created": r.clusters_created,
         "clusters_joined": r.clusters_joined,
+        "identical": r.identical,
         "warnings": r.warnings,
     }
     if as_json:
@@ -271,6 +272,8 @@ def findings_import(
         f"{r.rejected} rejected; {r.clusters_created} new clusters, {r.clusters_joined} joined "
         f"({elapsed:.2f}s)"
     )
+    if r.identical:
+        typer.echo("  identical to an earlier import (same SHA-256): not read again; --reparse reads it")
     for w in r.warnings[:20]:
         typer.echo(f"  warning: {w}")
     if len(r.warnings) > 20:

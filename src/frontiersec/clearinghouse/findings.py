@@ -103,6 +103,8 @@ class FindingsImportResult:
     clusters_joined: int
     warnings: list[str] = field(default_factory=list)
     merged_by_layer: dict[int, int] = field(default_factory=dict)
+    identical: bool = False
+    """The file is byte for byte an earlier import: recognised by its SHA-256, not read again."""
 
 
 def _sha256(path: Path) -> str:
@@ -894,6 +896,7 @@ def _identical(
         0,
         warnings,
         {2: 0, 3: 0},
+        identical=True,
     )
 
 

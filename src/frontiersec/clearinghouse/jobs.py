@@ -84,6 +84,7 @@ def import_findings_job(ctx: JobContext) -> dict[str, Any]:
             "rejected": res.rejected,
             "clusters_created": res.clusters_created,
             "clusters_joined": res.clusters_joined,
+            "identical": res.identical,
             "warnings": len(res.warnings),
         }
         ctx.progress(90, f"{res.received} received, {res.new} new, {res.duplicates} duplicates", force=True)

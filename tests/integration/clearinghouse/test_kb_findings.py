@@ -233,6 +233,8 @@ def test_import_every_sarif_and_reimport_is_all_duplicates(
     )
     count = expected["sarif/codeQL-output.sarif"]
     assert (again["received"], again["new"], again["duplicates"]) == (count, 0, count - again["rejected"])
+    assert again["identical"] is True
+    assert r["identical"] is False  # the last --reparse import read its file
     after = finding_counts(session)
     assert after["findings"] == before["findings"]
     assert after["vuln_clusters"] == before["vuln_clusters"]
