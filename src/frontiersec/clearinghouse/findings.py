@@ -24,6 +24,7 @@ cyclic garbage collector runs only between batches (young generations), not duri
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import gc
 import hashlib
@@ -31,14 +32,15 @@ import json
 import os
 import re
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import JSON, Table, any_, bindparam, func, insert, select, update
+from sqlalchemy import JSON, Table, Uuid, any_, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -82,6 +84,9 @@ Progress = Callable[[int, str], None]
 
 BATCH = 2000
 """Findings decided and written together (also the size of the IN-lists of one batch)."""
+
+_NO_ALIASES: list[str] = []
+"""The aliases of a new cluster that has none (one list for all of them; never changed)."""
 
 _RUN_RE = re.compile(r"^\$\.runs\[(\d+)\]")
 
@@ -153,27 +158,36 @@ def _young_gc_only() -> Iterator[None]:
 
 def _bound(values: list[Any], proc: Callable[[Any], Any]) -> list[Any]:
     """``[proc(v) for v in values]``, memoized when the values repeat (a constant organisation,
-    batch or timestamp, a rule's CWE tuple): judged on the first 256 values; unique ones such as
-    primary keys go straight through."""
+    batch or timestamp, a rule's CWE tuple, one list object shared by many rows): judged on the
+    first 256 values; unique ones such as primary keys go straight through. Unhashable values
+    (lists, dicts) are memoized by identity, which holds while ``values`` keeps them alive."""
     sample = values[:256]
+    by_id = False
     try:
         repeats = len(set(sample)) <= len(sample) // 2
-    except TypeError:  # unhashable (lists, dicts)
-        repeats = False
+    except TypeError:
+        by_id = True
+        repeats = len({id(v) for v in sample}) <= len(sample) // 2
     if not repeats:
         return [proc(v) for v in values]
     memo: dict[Any, Any] = {}
     out: list[Any] = []
     append = out.append
     for v in values:
+        key = id(v) if by_id else v
         try:
-            append(memo[v])
+            append(memo[key])
         except KeyError:
-            memo[v] = p = proc(v)
+            memo[key] = p = proc(v)
             append(p)
         except TypeError:
             append(proc(v))
     return out
+
+
+def _uuid_text(value: uuid.UUID | None) -> str | None:
+    """A UUID as PostgreSQL reads it in ``COPY`` text (32 hex digits)."""
+    return None if value is None else value.hex
 
 
 SQLITE_IMPORT_CACHE_KIB = 65536
@@ -215,7 +229,12 @@ def _insert_many(session: Session, table: Table, rows: list[dict[str, Any]]) -> 
     if dialect.name == "postgresql":
         to_json = getattr(dialect, "_json_serializer", None) or json.dumps
         procs = [
-            to_json if isinstance(table.c[k].type, JSON) else p for k, p in zip(keys, procs, strict=True)
+            to_json
+            if isinstance(table.c[k].type, JSON)
+            else _uuid_text
+            if isinstance(table.c[k].type, Uuid)
+            else p
+            for k, p in zip(keys, procs, strict=True)
         ]
     columns = []
     for k, proc in zip(keys, procs, strict=True):
@@ -306,8 +325,60 @@ class _Site:
     site: dedup.Site | None = None
 
 
+@dataclass(slots=True)
+class _Fetched:
+    """What the database said about one batch: the fingerprints it already holds, and for the rest
+    (``fresh``, first of each fingerprint) the layer-3 facts and the stored aliases, sites and
+    clusters that the dedup decisions need."""
+
+    batch: list[NormalizedFinding]
+    known: set[str]
+    fresh: list[NormalizedFinding] = field(default_factory=list)
+    sites: list[_Site] = field(default_factory=list)
+    alias_rows: list[tuple[str, uuid.UUID]] = field(default_factory=list)
+    site_rows: list[Any] = field(default_factory=list)
+    live: dict[uuid.UUID, tuple[uuid.UUID, dt.datetime]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Written:
+    """What one batch's write adds to the database, as the dedup state sees it.
+
+    When the import overlaps reads and writes (PostgreSQL), the next batch is read before this
+    batch is written; deciding it with this overlay gives the decisions the sequential order gives.
+    Clusters are final (after the batch's own merges)."""
+
+    fingerprints: set[str] = field(default_factory=set)
+    aliases: dict[str, uuid.UUID] = field(default_factory=dict)
+    sites: list[tuple[dt.datetime, dedup.Site, uuid.UUID]] = field(default_factory=list)
+    """``(found_at, site, cluster)`` of each new code finding, in decision order (``cluster`` as
+    decided: map it through ``merged_away``)."""
+    merged_away: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
+    created: dict[Hashable, dt.datetime] = field(default_factory=dict)
+    """When each cluster named above was created (its age rank when clusters merge)."""
+
+
+@dataclass(slots=True)
+class _Plan:
+    """The rows one batch writes (see :meth:`_Importer.write`)."""
+
+    new_clusters: dict[uuid.UUID, dict[str, Any]]
+    extra_aliases: dict[uuid.UUID, list[str]]
+    extra_finders: dict[uuid.UUID, list[dict[str, str]]]
+    alias_rows_new: dict[str, uuid.UUID]
+    merged_away: dict[uuid.UUID, uuid.UUID]
+    finding_rows: list[dict[str, Any]]
+    merge_rows: list[dict[str, Any]]
+
+
 class _Importer:
-    """Decides and writes one import, batch by batch (state beyond a batch lives in the database)."""
+    """Decides and writes one import, batch by batch (state beyond a batch lives in the database).
+
+    Each batch goes through :meth:`fetch` (database reads), :meth:`decide` (dedup, in Python, no
+    database) and :meth:`write`. In order, each batch is fetched after the previous one is written.
+    Overlapped (:func:`_run_overlapped`), batch N+1 is fetched before batch N is written, so the
+    database server inserts batch N while this process decides batch N+1; :meth:`decide` then
+    adds what batch N wrote (:class:`_Written`) to what the fetch read."""
 
     def __init__(
         self,
@@ -329,6 +400,11 @@ class _Importer:
         self.new = self.duplicates = self.created = self.joined = 0
         self.by_layer: dict[int, int] = {2: 0, 3: 0}
         self.finders: dict[dt.datetime, dict[str, str]] = {}
+        self.alone: dict[int, list[dict[str, str]]] = {}
+        """``[finder]`` lists by ``id(finder)`` (the finders above, which live as long as the import)."""
+        self.overlay = False
+        """Set when each batch is fetched before the previous one is written: :meth:`decide` then
+        returns what its batch writes (:class:`_Written`), for the next batch."""
 
     # --- layer-3 facts ---------------------------------------------------------------------------
 
@@ -357,7 +433,7 @@ class _Importer:
         )
         return _Site(loc, tlabel or label or target, site)
 
-    # --- queries (one per kind per batch, IN-lists) ----------------------------------------------
+    # --- reads (one query per kind per batch) ----------------------------------------------------
 
     def _known_fingerprints(self, fps: list[str]) -> set[str]:
         if not fps:
@@ -394,12 +470,24 @@ class _Importer:
             out[cid] = (cur, info.get(cur, (None, self.now))[1])
         return out
 
-    def _state(self, fresh: list[NormalizedFinding], sites: list[_Site]) -> dedup.DedupState:
-        state = dedup.DedupState()
+    def fetch(self, batch: list[NormalizedFinding]) -> _Fetched:
+        """Read what the database knows about ``batch``; a batch whose fingerprints are all known
+        (a re-import) stops after the first query."""
+        known = self._known_fingerprints(list({f.fingerprint for f in batch}))
+        seen: set[str] = set()
+        fresh: list[NormalizedFinding] = []
+        for f in batch:
+            if f.fingerprint not in known and f.fingerprint not in seen:
+                seen.add(f.fingerprint)
+                fresh.append(f)
+        out = _Fetched(batch, known)
+        if not fresh:
+            return out
+        out.fresh = fresh
+        out.sites = sites = [self._site(f) for f in fresh]
         aliases = sorted({a for f in fresh for a in dedup.vuln_aliases(f.aliases)})
-        alias_rows: list[tuple[str, uuid.UUID]] = []
         if aliases:
-            alias_rows = [
+            out.alias_rows = [
                 (a, c)
                 for a, c in self.session.execute(
                     select(ClusterAlias.alias, ClusterAlias.cluster_id).where(
@@ -408,9 +496,8 @@ class _Importer:
                 ).all()
             ]
         loci = sorted({s.locus for s in sites if s.locus is not None})
-        site_rows: list[Any] = []
         if loci:
-            site_rows = list(
+            out.site_rows = list(
                 self.session.execute(
                     select(
                         Finding.dedup_locus,
@@ -420,53 +507,89 @@ class _Importer:
                         Finding.cwe_ids,
                         Finding.rule_id,
                         Finding.tool_name,
+                        Finding.found_at,
+                        Finding.created_at,
                     )
                     .where(_among(self.session, Finding.dedup_locus, loci))
                     .order_by(Finding.found_at, Finding.created_at)
                 ).all()
             )
-        live = self._live({c for _, c in alias_rows} | {r.cluster_id for r in site_rows})
-        for rank, (cid, _created) in enumerate(
-            sorted(set(live.values()), key=lambda item: (item[1], str(item[0])))
-        ):
-            state.cluster_rank[cid] = rank
-        for a, c in alias_rows:
-            state.alias_cluster[a] = live[c][0]
-        for r in site_rows:
+        out.live = self._live({c for _, c in out.alias_rows} | {r.cluster_id for r in out.site_rows})
+        return out
+
+    def _state(
+        self, fetched: _Fetched, prior: _Written | None
+    ) -> tuple[dedup.DedupState, dict[Hashable, dt.datetime]]:
+        """The dedup state of one batch: what the fetch read, plus ``prior`` (the previous batch's
+        write, when the fetch ran before it); also each cluster's creation time."""
+        state = dedup.DedupState()
+        remap = prior.merged_away if prior is not None else {}
+        created: dict[Hashable, dt.datetime] = dict(prior.created) if prior is not None else {}
+        live: dict[uuid.UUID, uuid.UUID] = {}
+        for cid, (cur, at) in fetched.live.items():
+            keep = remap.get(cur, cur)
+            live[cid] = keep
+            if keep == cur:
+                created.setdefault(cur, at)
+        for a, c in fetched.alias_rows:
+            state.alias_cluster[a] = live[c]
+        sited: list[tuple[dt.datetime, dt.datetime, dedup.Site]] = []
+        for r in fetched.site_rows:
             if r.start_line is None:
                 continue
             end = r.end_line if r.end_line is not None and r.end_line >= r.start_line else r.start_line
-            state.sites.setdefault(r.dedup_locus, []).append(
-                dedup.Site(
-                    r.dedup_locus,
-                    r.start_line,
-                    end,
-                    frozenset(r.cwe_ids or ()),
-                    _family(r.tool_name, r.rule_id),
-                    r.tool_name,
-                    r.rule_id,
-                    live[r.cluster_id][0],
-                )
+            site = dedup.Site(
+                r.dedup_locus,
+                r.start_line,
+                end,
+                frozenset(r.cwe_ids or ()),
+                _family(r.tool_name, r.rule_id),
+                r.tool_name,
+                r.rule_id,
+                live[r.cluster_id],
             )
-        return state
+            sited.append((r.found_at, r.created_at, site))
+        if prior is not None:
+            for a, c in prior.aliases.items():
+                state.alias_cluster[a] = c
+            loci = {s.locus for s in fetched.sites}
+            mine = [
+                (at, self.now, dataclasses.replace(site, cluster=remap.get(c, c)))
+                for at, site, c in prior.sites
+                if site.locus in loci
+            ]
+            if mine:
+                # where the query (ordered by found_at, created_at) would have put them
+                sited.extend(mine)
+                sited.sort(key=lambda item: (item[0], item[1]))
+        for _, _, site in sited:
+            state.sites.setdefault(site.locus, []).append(site)
+        clusters = {
+            c: created.get(c, self.now) for c in set(live.values()) | set(state.alias_cluster.values())
+        }
+        for _, _, site in sited:
+            clusters.setdefault(site.cluster, created.get(site.cluster, self.now))
+        for rank, key in enumerate(sorted(clusters, key=lambda k: (clusters[k], str(k)))):
+            state.cluster_rank[key] = rank
+        return state, clusters
 
-    # --- one batch -------------------------------------------------------------------------------
+    # --- decisions (no database) -----------------------------------------------------------------
 
-    def process(self, batch: list[NormalizedFinding]) -> None:
-        """Decide and write one batch of findings."""
-        known = self._known_fingerprints(list({f.fingerprint for f in batch}))
-        seen: set[str] = set()
+    def decide(self, fetched: _Fetched, prior: _Written | None) -> tuple[_Plan | None, _Written]:
+        """Decide one batch: what to write, and what that write adds (for the next batch)."""
         fresh: list[NormalizedFinding] = []
-        for f in batch:
-            if f.fingerprint in known or f.fingerprint in seen:
-                self.duplicates += 1
-                continue
-            seen.add(f.fingerprint)
-            fresh.append(f)
+        sites: list[_Site] = []
+        if prior is None or not prior.fingerprints:
+            fresh, sites = fetched.fresh, fetched.sites
+        else:
+            for f, s in zip(fetched.fresh, fetched.sites, strict=True):
+                if f.fingerprint not in prior.fingerprints:
+                    fresh.append(f)
+                    sites.append(s)
+        self.duplicates += len(fetched.batch) - len(fresh)
         if not fresh:
-            return
-        sites = [self._site(f) for f in fresh]
-        state = self._state(fresh, sites)
+            return None, _Written()
+        state, ages = self._state(fetched, prior)
         org, now = self.org, self.now
         org_id, user_id, batch_id = org.id, self.principal.user_id, self.batch_id
 
@@ -477,6 +600,7 @@ class _Importer:
         merged_away: dict[uuid.UUID, uuid.UUID] = {}
         finding_rows: list[dict[str, Any]] = []
         merge_rows: list[dict[str, Any]] = []
+        new_sites: list[tuple[dt.datetime, dedup.Site, uuid.UUID]] = []
 
         for f, s in zip(fresh, sites, strict=True):
             decision = dedup.decide(
@@ -550,6 +674,8 @@ class _Importer:
                 finder = self.finders[found_at] = _finder(org_id, org.name, found_at)
             extra_finders.setdefault(cid, []).append(finder)
             dedup.apply(state, decision, f.fingerprint, f.aliases, cid, s.site)
+            if s.site is not None:
+                new_sites.append((found_at, s.site, cid))
             finding_rows.append(
                 {
                     "id": fid,
@@ -585,27 +711,46 @@ class _Importer:
             )
             self.new += 1
 
-        self._write(
+        plan = _Plan(
             new_clusters, extra_aliases, extra_finders, alias_rows_new, merged_away, finding_rows, merge_rows
         )
+        return plan, (self._written(fresh, plan, new_sites, ages) if self.overlay else _Written())
 
-    def _write(
+    def _written(
         self,
-        new_clusters: dict[uuid.UUID, dict[str, Any]],
-        extra_aliases: dict[uuid.UUID, list[str]],
-        extra_finders: dict[uuid.UUID, list[dict[str, str]]],
-        alias_rows_new: dict[str, uuid.UUID],
-        merged_away: dict[uuid.UUID, uuid.UUID],
-        finding_rows: list[dict[str, Any]],
-        merge_rows: list[dict[str, Any]],
-    ) -> None:
+        fresh: list[NormalizedFinding],
+        plan: _Plan,
+        new_sites: list[tuple[dt.datetime, dedup.Site, uuid.UUID]],
+        ages: dict[Hashable, dt.datetime],
+    ) -> _Written:
+        """What ``plan`` adds to the database, clusters final (after the batch's own merges)."""
+        away = plan.merged_away
+        out = _Written(fingerprints={f.fingerprint for f in fresh}, merged_away=dict(away))
+        out.aliases = {a: away.get(c, c) for a, c in plan.alias_rows_new.items()}
+        out.sites = new_sites
+        named = set(out.aliases.values()) | set(away.values()) | {away.get(c, c) for _, _, c in new_sites}
+        out.created = {c: self.now if c in plan.new_clusters else ages.get(c, self.now) for c in named}
+        return out
+
+    # --- writes --------------------------------------------------------------------------------
+
+    def write(self, plan: _Plan) -> None:
+        """Write one decided batch: new clusters, findings, merge rows and aliases; then the
+        aliases and credit of the existing clusters the batch joined or merged away."""
+        new_clusters, extra_aliases, extra_finders = plan.new_clusters, plan.extra_aliases, plan.extra_finders
+        alias_rows_new, merged_away = plan.alias_rows_new, plan.merged_away
+        finding_rows, merge_rows = plan.finding_rows, plan.merge_rows
         session = self.session
         # Clusters first (findings and merges reference them), then findings, merges and aliases.
         for cid, row in new_clusters.items():
-            row["aliases"] = extra_aliases.get(cid, [])
+            row["aliases"] = extra_aliases.get(cid) or _NO_ALIASES
             finders = extra_finders.get(cid, [])
             if len(finders) == 1:  # one finding, one finder: this organisation at its date
-                row["finders"] = finders
+                # one list per finder date, shared by its clusters (bound once, see _bound)
+                alone = self.alone.get(id(finders[0]))
+                if alone is None:
+                    alone = self.alone[id(finders[0])] = [finders[0]]
+                row["finders"] = alone
                 row["first_finder_org_id"] = self.org.id
                 row["first_found_at"] = row.pop("_found_at")
             else:
@@ -665,6 +810,82 @@ class _Importer:
             )
 
 
+def _overlaps(session: Session) -> bool:
+    """Overlap reads, decisions and writes when the database works in another process (PostgreSQL)
+    and there is a second core. SQLite runs in this process: its inserts would compete with the
+    decisions for the interpreter instead of running beside them."""
+    return session.get_bind().dialect.name == "postgresql" and (os.cpu_count() or 1) >= 2
+
+
+def _run_in_order(
+    importer: _Importer, batches: Iterable[list[NormalizedFinding]], after_batch: Callable[[], None]
+) -> None:
+    """Fetch, decide and write each batch in turn."""
+    for chunk in batches:
+        plan, _ = importer.decide(importer.fetch(chunk), None)
+        if plan is not None:
+            importer.write(plan)
+        after_batch()
+
+
+class _DatabaseThread:
+    """One thread that runs the import's database work in the order it is submitted (one session,
+    one connection, one transaction). After a failure, every later task raises the first error."""
+
+    def __init__(self) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="frontiersec-import-db")
+        self.error: BaseException | None = None
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        def task() -> Any:
+            if self.error is not None:
+                raise self.error
+            try:
+                return fn(*args)
+            except BaseException as exc:
+                self.error = exc
+                raise
+
+        return self.pool.submit(task)
+
+    def close(self) -> None:
+        """Wait for the running task; drop the queued ones."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _run_overlapped(
+    importer: _Importer, batches: Iterable[list[NormalizedFinding]], after_batch: Callable[[], None]
+) -> None:
+    """Fetch batch N+1 before writing batch N, on a database thread, and decide batch N+1 here
+    while the database inserts batch N. The thread's queue is F(N+1), W(N), F(N+2), W(N+1)...: each
+    fetch sees every write but the one just before it, which :meth:`_Importer.decide` adds back
+    (:class:`_Written`), so the decisions are those of :func:`_run_in_order`."""
+    it = iter(batches)
+    chunk = next(it, None)
+    if chunk is None:
+        return
+    importer.overlay = True
+    db = _DatabaseThread()
+    try:
+        fetching: Future[_Fetched] | None = db.submit(importer.fetch, chunk)
+        prior: _Written | None = None
+        writes: list[Future[Any]] = []
+        while fetching is not None:
+            upcoming = next(it, None)
+            following = db.submit(importer.fetch, upcoming) if upcoming is not None else None
+            plan, prior = importer.decide(fetching.result(), prior)
+            if plan is not None:
+                writes.append(db.submit(importer.write, plan))
+            while writes and writes[0].done():
+                writes.pop(0).result()
+            after_batch()
+            fetching = following
+        for w in writes:
+            w.result()
+    finally:
+        db.close()
+
+
 def import_parsed(
     session: Session,
     principal: Principal,
@@ -676,6 +897,7 @@ def import_parsed(
     model_id: str | None = None,
     batch_size: int = BATCH,
     progress: Progress | None = None,
+    overlap: bool | None = None,
 ) -> FindingsImportResult:
     """Import the findings of an opened file (:func:`parse_file`), consuming them in batches.
 
@@ -691,6 +913,9 @@ def import_parsed(
     raises :class:`InvalidInput` naming the JSON path, after which the caller's rollback removes
     what earlier batches wrote. ``progress(percent, message)`` is called after each batch, the
     percentage being the share of the file read so far (never decreasing, 100 at the end).
+
+    ``overlap``: read batch N+1 and write batch N on a database thread while this one decides
+    (:func:`_run_overlapped`; same decisions); ``None`` (the default) does so on PostgreSQL.
     """
     now = utcnow()
     batch = ImportBatch(
@@ -707,17 +932,22 @@ def import_parsed(
     session.flush()
     importer = _Importer(session, principal, org, batch.id, filename, model_id, now)
     shown = 0
+
+    def after_batch() -> None:
+        nonlocal shown
+        gc.collect(1)
+        if progress is not None:
+            shown = max(shown, min(99, int(parsed.fraction * 100)))
+            progress(
+                shown, f"{parsed.received:,} read, {importer.new:,} new, {importer.duplicates:,} duplicates"
+            )
+
+    if overlap is None:
+        overlap = _overlaps(session)
     try:
         with _young_gc_only(), _import_cache(session):
-            for chunk in _batches(parsed, batch_size):
-                importer.process(chunk)
-                gc.collect(1)
-                if progress is not None:
-                    shown = max(shown, min(99, int(parsed.fraction * 100)))
-                    progress(
-                        shown,
-                        f"{parsed.received:,} read, {importer.new:,} new, {importer.duplicates:,} duplicates",
-                    )
+            run = _run_overlapped if overlap else _run_in_order
+            run(importer, _batches(parsed, batch_size), after_batch)
     except IntakeError as exc:
         raise _invalid(filename, exc) from exc
     if progress is not None:
@@ -788,6 +1018,7 @@ def import_findings(
     progress: Progress | None = None,
     reuse_identical: bool = True,
     background: bool | None = None,
+    overlap: bool | None = None,
 ) -> FindingsImportResult:
     """Import one scanner-output file as findings of ``org``, deduplicated into clusters.
 
@@ -798,6 +1029,7 @@ def import_findings(
     ``False`` to read it finding by finding. ``background``: parse in a second process
     (:mod:`.intake.background`) while this one deduplicates and writes; ``None`` (the default)
     does so for files of at least ``BACKGROUND_MIN_BYTES`` on a machine with two or more cores.
+    ``overlap``: see :func:`import_parsed`.
     """
     options = ParseOptions(model_id=model_id)
     try:
@@ -830,6 +1062,7 @@ def import_findings(
         sha256=digest,
         model_id=model_id,
         progress=progress,
+        overlap=overlap,
     )
 
 

@@ -203,8 +203,9 @@ def _finding_inserts(call: Callable[[], None]) -> Iterator[None]:
         findings_module._insert_many = real
 
 
+@pytest.mark.parametrize("overlap", [False, True], ids=["in-order", "overlapped"])
 def test_import_consumes_the_parser_lazily_batch_by_batch(
-    session: Session, shared_data: Path, tmp_path: Path
+    session: Session, shared_data: Path, tmp_path: Path, overlap: bool
 ) -> None:
     org = make_org(session)
     path = _write(tmp_path, "big.sarif", _big_sarif(shared_data, 700))
@@ -213,29 +214,49 @@ def test_import_consumes_the_parser_lazily_batch_by_batch(
     lazy = ParseResult(parsed.format, path, iter(counting), ParseContext())
     at_insert: list[int] = []
     with _finding_inserts(lambda: at_insert.append(counting.consumed)):
-        r = import_parsed(session, SYSTEM, lazy, org=org, filename=path.name, sha256="x", batch_size=100)
+        r = import_parsed(
+            session, SYSTEM, lazy, org=org, filename=path.name, sha256="x", batch_size=100, overlap=overlap
+        )
     assert r.new == 700
-    # each batch was written before the next was read: never more than one batch ahead
-    assert at_insert == [100, 200, 300, 400, 500, 600, 700]
+    assert len(at_insert) == 7
+    if overlap:
+        # the database thread's queue is fetch N+1, write N, fetch N+2...: a write may start when
+        # the main thread has read up to three batches past it, never more (memory stays flat)
+        assert all(read <= (i + 4) * 100 for i, read in enumerate(at_insert)), at_insert
+    else:
+        # each batch was written before the next was read: never more than one batch ahead
+        assert at_insert == [100, 200, 300, 400, 500, 600, 700]
 
 
+@pytest.mark.parametrize("overlap", [False, True], ids=["in-order", "overlapped"])
 def test_failure_midway_leaves_nothing_and_the_file_can_be_rerun(
-    session: Session, shared_data: Path, tmp_path: Path
+    session: Session, shared_data: Path, tmp_path: Path, overlap: bool
 ) -> None:
-    """OSV JSON Lines stream in one pass: a bad line 251 surfaces after 2 batches were written."""
+    """OSV JSON Lines stream in one pass: a bad line 451 surfaces after batches were written (four in
+    order; overlapped, at least the first: batch 5 is read before batch 4 is written)."""
     org = make_org(session)
     session.commit()
     before = finding_counts(session)
     with gzip.open(shared_data / "osv-pypi" / "pypa-advisories.osv.jsonl.gz", "rt") as fh:
-        lines = [line for _, line in zip(range(250), fh, strict=False)]
+        lines = [line for _, line in zip(range(450), fh, strict=False)]
     cut = tmp_path / "broken.jsonl"
     cut.write_text("".join(lines) + '{"id": "PYSEC-X", "modif\n')
     inserted: list[str] = []
     with _finding_inserts(lambda: inserted.append("findings")), pytest.raises(InvalidInput) as info:
         import_parsed(
-            session, SYSTEM, parse_file(cut), org=org, filename=cut.name, sha256="x", batch_size=100
+            session,
+            SYSTEM,
+            parse_file(cut),
+            org=org,
+            filename=cut.name,
+            sha256="x",
+            batch_size=100,
+            overlap=overlap,
         )
-    assert len(inserted) == 2, "two batches were written before the error surfaced"
+    if overlap:
+        assert 1 <= len(inserted) <= 4, inserted
+    else:
+        assert len(inserted) == 4, "four batches were written before the error surfaced"
     assert "broken.jsonl" in str(info.value)
     assert f"byte {cut.stat().st_size}" in str(info.value)  # where the stream broke
     session.rollback()  # what the request / CLI / job boundary does
@@ -243,15 +264,15 @@ def test_failure_midway_leaves_nothing_and_the_file_can_be_rerun(
 
     full = tmp_path / "full.jsonl"
     full.write_text("".join(lines))
-    r1 = import_findings(session, SYSTEM, full, org=org)
+    r1 = import_findings(session, SYSTEM, full, org=org, overlap=overlap)
     session.commit()
-    assert r1.received == 250
-    assert r1.new + r1.duplicates == 250
+    assert r1.received == 450
+    assert r1.new + r1.duplicates == 450
     counts = finding_counts(session)
     assert counts["findings"] == before["findings"] + r1.new
     r2 = import_findings(session, SYSTEM, full, org=org)
     session.commit()
-    assert (r2.received, r2.new, r2.duplicates) == (250, 0, 250)
+    assert (r2.received, r2.new, r2.duplicates) == (450, 0, 450)
     after = finding_counts(session)
     assert (after["findings"], after["vuln_clusters"], after["cluster_merges"]) == (
         counts["findings"],
@@ -415,3 +436,123 @@ def test_a_broken_file_parsed_in_a_second_process_leaves_nothing(
     assert "truncated" in str(info.value)
     session.rollback()
     assert finding_counts(session) == before
+
+
+def _linked_osv(shared_data: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """Real PyPI advisories: 40 for a base import, 40 more for the file under test, into which
+    records are added that share the ids of a base advisory and of one 4 records earlier (layer-2
+    merges across adjacent batches), later ones that name only the merged-away id, and repeats of
+    records one back (layer 1 across adjacent batches)."""
+    with gzip.open(shared_data / "osv-pypi" / "pypa-advisories.osv.jsonl.gz", "rt") as fh:
+        records = [json.loads(line) for _, line in zip(range(80), fh, strict=False)]
+    base = tmp_path / "base.jsonl"
+    base.write_text("".join(json.dumps(r) + "\n" for r in records[:40]))
+    out: list[dict[str, Any]] = []
+    followers: dict[int, dict[str, Any]] = {}
+    for i in range(40, 80):
+        out.append(records[i])
+        if i in followers:
+            out.append(followers.pop(i))
+        if i % 5 == 0:
+            out.append(records[i - 1])
+        if i >= 44 and i % 3 == 2:
+            linked = copy.deepcopy(records[i])
+            linked["id"] = f"FRONTIERSEC-LINK-{i}"
+            linked["aliases"] = [records[i - 4]["id"], records[i - 40]["id"]]
+            out.append(linked)
+            follower = copy.deepcopy(records[i - 4])
+            follower["id"] = f"FRONTIERSEC-FOLLOW-{i}"
+            follower["aliases"] = [records[i - 4]["id"]]
+            followers[i + 8] = follower
+    out.extend(followers.values())
+    test = tmp_path / "linked.jsonl"
+    test.write_text("".join(json.dumps(r) + "\n" for r in out))
+    return base, test
+
+
+def _stacked_sarif(shared_data: Path, n: int, when: str) -> dict[str, Any]:
+    """Real CodeQL results on distinct lines of a named commit, in runs of three, each run followed
+    by a second tool's run with the same three results (layer 3 joins a few findings back)."""
+    log = _target(_big_sarif(shared_data, n), when)
+    run = log["runs"][0]
+    runs = []
+    for k in range(0, n, 3):
+        first = copy.deepcopy({**run, "results": run["results"][k : k + 3]})
+        second = copy.deepcopy(first)
+        second["tool"]["driver"]["name"] = "CodeQL second pass"
+        for i, result in enumerate(second["results"], start=k):
+            result["partialFingerprints"] = {"primaryLocationLineHash": f"twin{i:x}:1"}
+        runs += [first, second]
+    log["runs"] = runs
+    return log
+
+
+def _outcome(session: Session) -> tuple[Any, ...]:
+    """The whole dedup outcome without the random ids: clusters as sets of fingerprints with their
+    aliases, status and credit; merge rows as (layer, reason, finding)."""
+    fingerprint = dict(session.execute(select(Finding.id, Finding.fingerprint)).all())
+    clusters = {c.id: c for c in session.execute(select(VulnCluster)).scalars()}
+    members: dict[Any, list[str]] = {}
+    for fid, cid in session.execute(select(Finding.id, Finding.cluster_id)).all():
+        members.setdefault(cid, []).append(fingerprint[fid])
+    groups = sorted(
+        (
+            sorted(fps),
+            sorted(clusters[cid].aliases),
+            clusters[cid].status,
+            sorted(f["found_at"] for f in clusters[cid].finders),
+        )
+        for cid, fps in members.items()
+    )
+    merges = sorted(
+        (m.layer, m.reason, fingerprint.get(m.finding_id, ""))
+        for m in session.execute(select(ClusterMerge)).scalars()
+    )
+    statuses = sorted(c.status for c in clusters.values())
+    return groups, merges, statuses
+
+
+def test_overlapped_import_decides_as_the_in_order_one(
+    session: Session, shared_data: Path, tmp_path: Path
+) -> None:
+    """Batch N+1 is read before batch N is written when the import overlaps: with batches of 7, layer-2
+    merges and layer-3 joins that reach into the previous batch, and stored findings of an earlier
+    import, the clusters, aliases, credit and merge rows are those of the in-order import."""
+    org = make_org(session)
+    base_osv, linked = _linked_osv(shared_data, tmp_path)
+    base_sarif = _write(tmp_path, "base.sarif", _stacked_sarif(shared_data, 30, "2026-01-05T10:00:00Z"))
+    stacked = _write(tmp_path, "stacked.sarif", _stacked_sarif(shared_data, 90, "2026-02-05T10:00:00Z"))
+    for path in (base_osv, base_sarif):
+        import_findings(session, SYSTEM, path, org=org)
+    session.commit()
+
+    outcomes = []
+    for overlap in (False, True):
+        results = [
+            import_parsed(
+                session,
+                SYSTEM,
+                parse_file(path),
+                org=org,
+                filename=path.name,
+                sha256=path.name,
+                batch_size=7,
+                overlap=overlap,
+            )
+            for path in (linked, stacked)
+        ]
+        counts = [
+            (r.received, r.new, r.duplicates, r.clusters_created, r.clusters_joined, r.merged_by_layer)
+            for r in results
+        ]
+        outcomes.append((counts, _outcome(session)))
+        session.rollback()
+
+    (counts, outcome), (counts_overlapped, outcome_overlapped) = outcomes
+    osv, sarif = counts
+    # the merges this test is about happened
+    assert osv[5][2] >= 20, counts
+    assert osv[2] == 8, counts
+    assert sarif[5][3] >= 40, counts
+    assert counts_overlapped == counts
+    assert outcome_overlapped == outcome
