@@ -210,18 +210,28 @@ def _import_cache(session: Session) -> Iterator[None]:
         conn.exec_driver_sql(f"PRAGMA cache_size={int(old)}")
 
 
-def _insert_many(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Bulk INSERT of ``rows`` (same keys in each), each value through its column type's bind
-    processor (the dialect's own, column by column, see :func:`_bound`). On SQLite the driver's
-    ``executemany`` with plain tuples; on PostgreSQL ``COPY ... FROM STDIN`` (psycopg), which the
-    server loads without parsing and planning one statement per row; elsewhere Core ``insert``."""
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """Rows for one table, bound for the driver (:func:`_bind_rows`): column names and one tuple of
+    driver values per row; ``dicts`` holds the rows as given where neither fast path applies."""
+
+    table: Table
+    names: tuple[str, ...] = ()
+    tuples: list[tuple[Any, ...]] = field(default_factory=list)
+    dicts: list[dict[str, Any]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.tuples) or len(self.dicts)
+
+
+def _bind_rows(dialect: Any, table: Table, rows: list[dict[str, Any]]) -> _Rows:
+    """``rows`` (same keys in each) with each value through its column type's bind processor (the
+    dialect's own, column by column, see :func:`_bound`), ready for :func:`_insert_many`. Needs no
+    connection: the overlapped import binds a batch while the database thread writes the last."""
     if not rows:
-        return
-    conn = session.connection()
-    dialect = conn.dialect
+        return _Rows(table)
     if not (dialect.name == "sqlite" or (dialect.name == "postgresql" and dialect.driver == "psycopg")):
-        session.execute(insert(table), rows)
-        return
+        return _Rows(table, dicts=rows)
     keys = list(rows[0])
     # the processors SQLAlchemy itself applies (the dialect's implementation of each type); for
     # COPY, JSON values go as their text (psycopg would otherwise serialize every row again)
@@ -240,14 +250,27 @@ def _insert_many(session: Session, table: Table, rows: list[dict[str, Any]]) -> 
     for k, proc in zip(keys, procs, strict=True):
         values = [row[k] for row in rows]
         columns.append(values if proc is None else _bound(values, proc))
-    names = ", ".join(keys)
-    if dialect.name == "sqlite":
-        sql = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' for _ in keys)})"
-        conn.exec_driver_sql(sql, list(zip(*columns, strict=True)))
+    return _Rows(table, tuple(keys), list(zip(*columns, strict=True)))
+
+
+def _insert_many(session: Session, rows: _Rows) -> None:
+    """Bulk INSERT of bound rows. On SQLite the driver's ``executemany`` with plain tuples; on
+    PostgreSQL ``COPY ... FROM STDIN`` (psycopg), which the server loads without parsing and
+    planning one statement per row; elsewhere Core ``insert``."""
+    if not rows:
+        return
+    if rows.dicts:
+        session.execute(insert(rows.table), rows.dicts)
+        return
+    conn = session.connection()
+    names = ", ".join(rows.names)
+    if conn.dialect.name == "sqlite":
+        sql = f"INSERT INTO {rows.table.name} ({names}) VALUES ({', '.join('?' for _ in rows.names)})"
+        conn.exec_driver_sql(sql, rows.tuples)
         return
     driver: Any = conn.connection.driver_connection
-    with driver.cursor() as cur, cur.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
-        for row in zip(*columns, strict=True):
+    with driver.cursor() as cur, cur.copy(f"COPY {rows.table.name} ({names}) FROM STDIN") as copy:
+        for row in rows.tuples:
             copy.write_row(row)
 
 
@@ -367,8 +390,8 @@ class _Plan:
     extra_finders: dict[uuid.UUID, list[dict[str, str]]]
     alias_rows_new: dict[str, uuid.UUID]
     merged_away: dict[uuid.UUID, uuid.UUID]
-    finding_rows: list[dict[str, Any]]
-    merge_rows: list[dict[str, Any]]
+    bound: list[_Rows]
+    """New clusters, findings, merge rows and aliases, bound, in that order (the order they go in)."""
 
 
 class _Importer:
@@ -403,6 +426,7 @@ class _Importer:
         self.alone: dict[int, list[dict[str, str]]] = {}
         """``[finder]`` lists by ``id(finder)`` (the finders above, which live as long as the import)."""
         self.overlay = False
+        self.dialect = session.get_bind().dialect
         """Set when each batch is fetched before the previous one is written: :meth:`decide` then
         returns what its batch writes (:class:`_Written`), for the next batch."""
 
@@ -711,9 +735,15 @@ class _Importer:
             )
             self.new += 1
 
-        plan = _Plan(
-            new_clusters, extra_aliases, extra_finders, alias_rows_new, merged_away, finding_rows, merge_rows
-        )
+        self._credit_new(new_clusters, extra_aliases, extra_finders)
+        dialect = self.dialect
+        bound = [
+            _bind_rows(dialect, _CLUSTERS, list(new_clusters.values())),
+            _bind_rows(dialect, _FINDINGS, finding_rows),
+            _bind_rows(dialect, _MERGES, merge_rows),
+            _bind_rows(dialect, _ALIASES, [{"alias": a, "cluster_id": c} for a, c in alias_rows_new.items()]),
+        ]
+        plan = _Plan(new_clusters, extra_aliases, extra_finders, alias_rows_new, merged_away, bound)
         return plan, (self._written(fresh, plan, new_sites, ages) if self.overlay else _Written())
 
     def _written(
@@ -732,16 +762,13 @@ class _Importer:
         out.created = {c: self.now if c in plan.new_clusters else ages.get(c, self.now) for c in named}
         return out
 
-    # --- writes --------------------------------------------------------------------------------
-
-    def write(self, plan: _Plan) -> None:
-        """Write one decided batch: new clusters, findings, merge rows and aliases; then the
-        aliases and credit of the existing clusters the batch joined or merged away."""
-        new_clusters, extra_aliases, extra_finders = plan.new_clusters, plan.extra_aliases, plan.extra_finders
-        alias_rows_new, merged_away = plan.alias_rows_new, plan.merged_away
-        finding_rows, merge_rows = plan.finding_rows, plan.merge_rows
-        session = self.session
-        # Clusters first (findings and merges reference them), then findings, merges and aliases.
+    def _credit_new(
+        self,
+        new_clusters: dict[uuid.UUID, dict[str, Any]],
+        extra_aliases: dict[uuid.UUID, list[str]],
+        extra_finders: dict[uuid.UUID, list[dict[str, str]]],
+    ) -> None:
+        """Aliases and credit columns of the batch's new clusters."""
         for cid, row in new_clusters.items():
             row["aliases"] = extra_aliases.get(cid) or _NO_ALIASES
             finders = extra_finders.get(cid, [])
@@ -756,10 +783,18 @@ class _Importer:
             else:
                 row.pop("_found_at", None)
                 row.update(_credit_columns(finders))
-        _insert_many(session, _CLUSTERS, list(new_clusters.values()))
-        _insert_many(session, _FINDINGS, finding_rows)
-        _insert_many(session, _MERGES, merge_rows)
-        _insert_many(session, _ALIASES, [{"alias": a, "cluster_id": c} for a, c in alias_rows_new.items()])
+
+    # --- writes --------------------------------------------------------------------------------
+
+    def write(self, plan: _Plan) -> None:
+        """Write one decided batch: new clusters, findings, merge rows and aliases; then the
+        aliases and credit of the existing clusters the batch joined or merged away."""
+        new_clusters, extra_aliases, extra_finders = plan.new_clusters, plan.extra_aliases, plan.extra_finders
+        merged_away = plan.merged_away
+        session = self.session
+        # Clusters first (findings and merges reference them), then findings, merges and aliases.
+        for rows in plan.bound:
+            _insert_many(session, rows)
         # Existing clusters this batch joined or merged away: aliases and credit recomputed.
         existing: set[uuid.UUID] = {c for c in extra_finders if c not in new_clusters}
         existing |= {c for c in merged_away if c not in new_clusters}
@@ -801,8 +836,8 @@ class _Importer:
         by_keys: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for row in updates:
             by_keys.setdefault(tuple(sorted(row)), []).append(row)
-        for rows in by_keys.values():
-            session.execute(update(VulnCluster), rows)
+        for group in by_keys.values():
+            session.execute(update(VulnCluster), group)
         for old, keep in merged_away.items():
             session.execute(update(Finding).where(Finding.cluster_id == old).values(cluster_id=keep))
             session.execute(

@@ -191,10 +191,10 @@ def _finding_inserts(call: Callable[[], None]) -> Iterator[None]:
     PostgreSQL, so SQL statement events would not see them all), then write as usual."""
     real = findings_module._insert_many
 
-    def spy(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
-        if table.name == "findings" and rows:
+    def spy(session: Session, rows: Any) -> None:
+        if rows.table.name == "findings" and rows:
             call()
-        real(session, table, rows)
+        real(session, rows)
 
     findings_module._insert_many = spy
     try:
