@@ -1,11 +1,12 @@
 """Findings use cases: import scanner output, deduplicate across finders, credit the first finder.
 
 An import streams: the parser's iterator is consumed in batches of :data:`BATCH` findings, and
-each batch is decided and written before the next is read, so memory stays flat whatever the
-size of the file. Per batch the importer runs a handful of set-based queries (fingerprints, aliases
-and layer-3 loci by IN-list, the clusters they name) and Core bulk inserts (executemany); no ORM
-object per finding. Everything happens in the caller's transaction: a file that fails half-way
-leaves nothing behind (the boundary rolls back) and can be imported again.
+each batch is decided and written before the next is read (overlapped on PostgreSQL: at most
+three batches ahead of the one being written), so memory stays flat whatever the size of the file.
+Per batch the importer runs a handful of set-based queries (fingerprints, aliases and layer-3 loci
+by IN-list, the clusters they name) and bulk inserts; no ORM object per finding. Everything happens
+in the caller's transaction: a file that fails half-way leaves nothing behind (the boundary rolls
+back) and can be imported again.
 
 Re-importing a file: a file whose SHA-256 and format match an earlier import is not parsed at all
 (``reuse_identical``, the default): findings are never deleted, so every fingerprint of that file
@@ -18,8 +19,10 @@ Speed (see ``bench/intake.py``): a large file is parsed by a second process
 (:mod:`.intake.background`) while this one deduplicates and writes; SARIF results are decoded
 once, by msgspec, and per-rule and per-path work is cached per run; rows are bound column by
 column with each type's own bind processor, memoized where values repeat; SQLite gets the driver's
-``executemany`` with plain tuples, PostgreSQL ``COPY`` and ``= ANY(array)`` lookups; and Python's
-cyclic garbage collector runs only between batches (young generations), not during them.
+``executemany`` with plain tuples, PostgreSQL ``COPY`` and ``= ANY(array)`` lookups; on PostgreSQL
+the database thread reads batch N+1 and writes batch N while this thread decides batch N+1
+(:func:`_run_overlapped`); and Python's cyclic garbage collector runs only between batches (young
+generations), not during them.
 """
 
 from __future__ import annotations
@@ -426,9 +429,9 @@ class _Importer:
         self.alone: dict[int, list[dict[str, str]]] = {}
         """``[finder]`` lists by ``id(finder)`` (the finders above, which live as long as the import)."""
         self.overlay = False
-        self.dialect = session.get_bind().dialect
         """Set when each batch is fetched before the previous one is written: :meth:`decide` then
         returns what its batch writes (:class:`_Written`), for the next batch."""
+        self.dialect = session.get_bind().dialect
 
     # --- layer-3 facts ---------------------------------------------------------------------------
 

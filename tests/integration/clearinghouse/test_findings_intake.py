@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import gzip
 import json
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -556,3 +557,37 @@ def test_overlapped_import_decides_as_the_in_order_one(
     assert sarif[5][3] >= 40, counts
     assert counts_overlapped == counts
     assert outcome_overlapped == outcome
+
+
+def test_a_database_error_on_the_database_thread_surfaces_and_leaves_nothing(
+    session: Session, shared_data: Path, tmp_path: Path
+) -> None:
+    """Overlapped, the writes run on a database thread: an error there (here injected into the third
+    findings write) is the error the import raises, the thread is gone when it does, and the
+    rollback leaves the database as it was."""
+    org = make_org(session)
+    session.commit()
+    before = finding_counts(session)
+    path = _write(tmp_path, "big.sarif", _big_sarif(shared_data, 700))
+    writes: list[int] = []
+
+    def fail_third() -> None:
+        writes.append(1)
+        if len(writes) == 3:
+            raise OSError("no space left on device")
+
+    with _finding_inserts(fail_third), pytest.raises(OSError, match="no space left"):
+        import_parsed(
+            session,
+            SYSTEM,
+            parse_file(path),
+            org=org,
+            filename=path.name,
+            sha256="x",
+            batch_size=100,
+            overlap=True,
+        )
+    assert len(writes) == 3, "no write ran after the failed one"
+    assert not [t for t in threading.enumerate() if t.name.startswith("frontiersec-import-db")]
+    session.rollback()
+    assert finding_counts(session) == before
