@@ -16,7 +16,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from frontiersec.clearinghouse import findings as findings_module
-from frontiersec.clearinghouse.findings import finding_counts, import_findings, import_parsed
+from frontiersec.clearinghouse.findings import (
+    FindingsImportResult,
+    finding_counts,
+    import_findings,
+    import_parsed,
+)
 from frontiersec.clearinghouse.intake import NormalizedFinding, ParseResult, parse_file
 from frontiersec.clearinghouse.intake.base import ParseContext
 from frontiersec.clearinghouse.models import ClusterMerge, Finding, ImportBatch, VulnCluster
@@ -186,6 +191,21 @@ class _Counting:
             yield f
 
 
+def _import_in_batches(
+    session: Session, org: Organization, path: Path, *, batch_size: int = 100, overlap: bool | None = None
+) -> FindingsImportResult:
+    return import_parsed(
+        session,
+        SYSTEM,
+        parse_file(path),
+        org=org,
+        filename=path.name,
+        sha256=path.name,
+        batch_size=batch_size,
+        overlap=overlap,
+    )
+
+
 @contextmanager
 def _finding_inserts(call: Callable[[], None]) -> Iterator[None]:
     """Call ``call`` before each bulk write into ``findings`` (an INSERT on SQLite, a COPY on
@@ -244,16 +264,7 @@ def test_failure_midway_leaves_nothing_and_the_file_can_be_rerun(
     cut.write_text("".join(lines) + '{"id": "PYSEC-X", "modif\n')
     inserted: list[str] = []
     with _finding_inserts(lambda: inserted.append("findings")), pytest.raises(InvalidInput) as info:
-        import_parsed(
-            session,
-            SYSTEM,
-            parse_file(cut),
-            org=org,
-            filename=cut.name,
-            sha256="x",
-            batch_size=100,
-            overlap=overlap,
-        )
+        _import_in_batches(session, org, cut, overlap=overlap)
     if overlap:
         assert 1 <= len(inserted) <= 4, inserted
     else:
@@ -530,16 +541,7 @@ def test_overlapped_import_decides_as_the_in_order_one(
     outcomes = []
     for overlap in (False, True):
         results = [
-            import_parsed(
-                session,
-                SYSTEM,
-                parse_file(path),
-                org=org,
-                filename=path.name,
-                sha256=path.name,
-                batch_size=7,
-                overlap=overlap,
-            )
+            _import_in_batches(session, org, path, batch_size=7, overlap=overlap)
             for path in (linked, stacked)
         ]
         counts = [
@@ -577,16 +579,7 @@ def test_a_database_error_on_the_database_thread_surfaces_and_leaves_nothing(
             raise OSError("no space left on device")
 
     with _finding_inserts(fail_third), pytest.raises(OSError, match="no space left"):
-        import_parsed(
-            session,
-            SYSTEM,
-            parse_file(path),
-            org=org,
-            filename=path.name,
-            sha256="x",
-            batch_size=100,
-            overlap=True,
-        )
+        _import_in_batches(session, org, path, overlap=True)
     assert len(writes) == 3, "no write ran after the failed one"
     assert not [t for t in threading.enumerate() if t.name.startswith("frontiersec-import-db")]
     session.rollback()
