@@ -1010,6 +1010,21 @@ def import_parsed(
         warnings,
         dict(importer.by_layer),
     )
+    _audit_import(
+        session,
+        principal,
+        batch,
+        org,
+        merged_layer2=importer.by_layer.get(2, 0),
+        merged_layer3=importer.by_layer.get(3, 0),
+    )
+    return result
+
+
+def _audit_import(
+    session: Session, principal: Principal, batch: ImportBatch, org: Organization, **extra: Any
+) -> None:
+    """The audit record of one import: file, digest, finder, format and counts (plus ``extra``)."""
     record(
         session,
         principal,
@@ -1018,19 +1033,17 @@ def import_parsed(
         object_id=batch.id,
         tlp="AMBER",
         details={
-            "file": filename,
-            "sha256": sha256,
+            "file": batch.filename,
+            "sha256": batch.sha256,
             "org": org.slug,
             "format": batch.format,
-            "received": parsed.received,
-            "new": importer.new,
-            "duplicates": importer.duplicates,
-            "rejected": parsed.rejected,
-            "merged_layer2": importer.by_layer.get(2, 0),
-            "merged_layer3": importer.by_layer.get(3, 0),
+            "received": batch.received,
+            "new": batch.new,
+            "duplicates": batch.duplicates,
+            "rejected": batch.rejected,
+            **extra,
         },
     )
-    return result
 
 
 def _use_background(path: Path, background: bool | None) -> bool:
@@ -1135,25 +1148,7 @@ def _identical(
     session.add(batch)
     session.flush()
     warnings = [f"{w['pointer']}: {w['message']}" for w in earlier.warnings or []]
-    record(
-        session,
-        principal,
-        "findings.import",
-        object_type="import_batch",
-        object_id=batch.id,
-        tlp="AMBER",
-        details={
-            "file": filename,
-            "sha256": earlier.sha256,
-            "org": org.slug,
-            "format": earlier.format,
-            "received": earlier.received,
-            "new": 0,
-            "duplicates": findings,
-            "rejected": earlier.rejected,
-            "identical_to": str(earlier.id),
-        },
-    )
+    _audit_import(session, principal, batch, org, identical_to=str(earlier.id))
     if progress is not None:
         progress(100, f"identical to an earlier import: {findings:,} duplicates")
     return FindingsImportResult(
